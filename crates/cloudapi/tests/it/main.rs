@@ -1,0 +1,5 @@
+//! One integration-test binary for the wire format: the payload corpus and the parser fuzzing.
+
+mod corpus;
+mod fuzz;
+mod send_builders;
