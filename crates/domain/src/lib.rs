@@ -1,1 +1,13 @@
-//! placeholder
+//! Switchboard's business rules, pure and unit-testable: no I/O, no database, no HTTP.
+//!
+//! Types here are parsed once at the edge and carry their rules ([`E164`], [`Bsuid`],
+//! [`UnixMs`], [`Role`]); the decisions built on them (service window, send policy, pricing,
+//! template lint, routing) join this crate as the issues that need them land.
+
+pub mod identity;
+pub mod role;
+pub mod time;
+
+pub use identity::{Bsuid, E164, IdentityError};
+pub use role::Role;
+pub use time::UnixMs;

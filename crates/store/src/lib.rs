@@ -1,1 +1,174 @@
-//! placeholder
+//! Switchboard's persistence: one [`Store`] over SQLite (the embedded default) and PostgreSQL
+//! (several instances), chosen by the database URL.
+//!
+//! Shape (see rust-stack.md A3): a concrete `Store` over an enum of sqlx pools; each method body
+//! is written once inside [`with_pool!`] and type-checked for both backends; SQL text is a shared
+//! `const` wherever the dialects agree (sqlx's SQLite driver accepts `$N` placeholders), and a
+//! per-backend branch where they do not. One method is one use case is one transaction, so no
+//! transaction type leaks out. Portable types only: `i64` unix milliseconds, `i64` micro-units
+//! for money, JSON as TEXT/JSONB, blobs as BLOB/BYTEA.
+//!
+//! Migrations are per backend (`migrations/sqlite`, `migrations/postgres`) in lock-step version
+//! numbers, embedded in the binary; a test checks the two folders carry the same versions.
+
+mod api_keys;
+mod error;
+mod journal;
+#[cfg(feature = "testing")]
+pub mod testing;
+
+pub use api_keys::{ApiKeyRecord, NewApiKey};
+pub use error::StoreError;
+pub use journal::{AppendOutcome, JournalEntry, NewWebhook};
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::migrate::Migrator;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+
+pub static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
+pub static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
+
+/// Which database a [`Store`] talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    /// The backend a URL names, by scheme: `sqlite:` or `postgres:`/`postgresql:`.
+    pub fn of_url(url: &str) -> Result<Self, StoreError> {
+        if url.starts_with("sqlite:") {
+            Ok(Backend::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Backend::Postgres)
+        } else {
+            Err(StoreError::UnsupportedUrl)
+        }
+    }
+}
+
+#[derive(Clone)]
+pub(crate) enum Pool {
+    Sqlite(sqlx::SqlitePool),
+    Postgres(sqlx::PgPool),
+}
+
+/// Write a body once; the compiler type-checks it separately for each backend.
+macro_rules! with_pool {
+    ($pool:expr, $p:ident => $body:expr) => {
+        match $pool {
+            $crate::Pool::Sqlite($p) => $body,
+            $crate::Pool::Postgres($p) => $body,
+        }
+    };
+}
+pub(crate) use with_pool;
+
+/// The database, cheap to clone (it is a pool).
+#[derive(Clone)]
+pub struct Store {
+    pub(crate) pool: Pool,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("backend", &self.backend())
+            .finish()
+    }
+}
+
+/// Connection settings beyond the URL.
+#[derive(Debug, Clone)]
+pub struct ConnectOptions {
+    pub max_connections: u32,
+    pub acquire_timeout: Duration,
+}
+
+impl Default for ConnectOptions {
+    fn default() -> Self {
+        ConnectOptions {
+            max_connections: 16,
+            acquire_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+impl Store {
+    /// Opens a pool for `url`. SQLite files are created when missing and run in WAL mode with
+    /// `synchronous = NORMAL` (durable across process crashes; a power cut may lose the last
+    /// transactions, as with any WAL database) and foreign keys on.
+    pub async fn connect(url: &str, opts: &ConnectOptions) -> Result<Store, StoreError> {
+        let pool = match Backend::of_url(url)? {
+            Backend::Sqlite => {
+                let conn = SqliteConnectOptions::from_str(url)
+                    .map_err(StoreError::connect)?
+                    .create_if_missing(true)
+                    .journal_mode(SqliteJournalMode::Wal)
+                    .synchronous(SqliteSynchronous::Normal)
+                    .foreign_keys(true)
+                    .busy_timeout(Duration::from_secs(10));
+                let pool = SqlitePoolOptions::new()
+                    .max_connections(opts.max_connections)
+                    .acquire_timeout(opts.acquire_timeout)
+                    .connect_with(conn)
+                    .await
+                    .map_err(StoreError::connect)?;
+                Pool::Sqlite(pool)
+            }
+            Backend::Postgres => {
+                let conn = PgConnectOptions::from_str(url).map_err(StoreError::connect)?;
+                let pool = PgPoolOptions::new()
+                    .max_connections(opts.max_connections)
+                    .acquire_timeout(opts.acquire_timeout)
+                    .connect_with(conn)
+                    .await
+                    .map_err(StoreError::connect)?;
+                Pool::Postgres(pool)
+            }
+        };
+        Ok(Store { pool })
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self.pool {
+            Pool::Sqlite(_) => Backend::Sqlite,
+            Pool::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// Applies pending migrations. On PostgreSQL the migrator holds an advisory lock, so several
+    /// instances starting at once are safe.
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        match &self.pool {
+            Pool::Sqlite(p) => SQLITE_MIGRATIONS.run(p).await?,
+            Pool::Postgres(p) => POSTGRES_MIGRATIONS.run(p).await?,
+        }
+        Ok(())
+    }
+
+    /// The migration versions applied to this database, in order.
+    pub async fn applied_migrations(&self) -> Result<Vec<i64>, StoreError> {
+        const SQL: &str = "SELECT version FROM _sqlx_migrations WHERE success ORDER BY version";
+        with_pool!(&self.pool, p => {
+            let rows: Vec<(i64,)> = sqlx::query_as(SQL).fetch_all(p).await?;
+            Ok(rows.into_iter().map(|r| r.0).collect())
+        })
+    }
+
+    /// A round trip to the database, for readiness checks.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        with_pool!(&self.pool, p => {
+            sqlx::query("SELECT 1").execute(p).await?;
+            Ok(())
+        })
+    }
+
+    pub async fn close(&self) {
+        with_pool!(&self.pool, p => p.close().await)
+    }
+}

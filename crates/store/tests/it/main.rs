@@ -1,0 +1,5 @@
+//! The store conformance suite: every test runs on SQLite and on a real PostgreSQL.
+
+mod api_keys;
+mod journal;
+mod migrations;
