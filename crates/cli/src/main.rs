@@ -1,1 +1,218 @@
-fn main() {}
+//! The `switchboard` binary: a thin shell over the library crates.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use switchboard_server::config::{self, Config, LogFormat, Overrides};
+use switchboard_server::{Application, auth};
+use switchboard_store::{ConnectOptions, Store};
+
+#[derive(Parser)]
+#[command(
+    name = "switchboard",
+    version,
+    about = "A self-hosted server for the WhatsApp Business Platform (Cloud API)."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server: webhooks, API, health, metrics.
+    Serve(ConfigArgs),
+    /// Apply database migrations and exit.
+    Migrate(ConfigArgs),
+    /// Manage API keys.
+    Apikey {
+        #[command(subcommand)]
+        command: ApikeyCommand,
+    },
+    /// Work with the configuration.
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
+}
+
+#[derive(Args, Clone)]
+struct ConfigArgs {
+    /// A TOML configuration file (see `switchboard config example`).
+    #[arg(long, env = "SWITCHBOARD_CONFIG")]
+    config: Option<PathBuf>,
+    /// Overrides `database_url` (sqlite://PATH or postgres://…).
+    #[arg(long)]
+    database_url: Option<String>,
+    /// Overrides `listen`.
+    #[arg(long)]
+    listen: Option<String>,
+    /// Overrides `metrics_listen` (empty disables the metrics listener).
+    #[arg(long)]
+    metrics_listen: Option<String>,
+}
+
+#[derive(Subcommand)]
+enum ApikeyCommand {
+    /// Create a key and print it once; only its hash is stored.
+    Create {
+        #[arg(long)]
+        name: String,
+        #[arg(long, value_parser = ["admin", "agent"])]
+        role: String,
+        #[command(flatten)]
+        config: ConfigArgs,
+    },
+    /// List keys (never the keys themselves).
+    List {
+        #[command(flatten)]
+        config: ConfigArgs,
+    },
+    /// Revoke a key by id.
+    Revoke {
+        id: i64,
+        #[command(flatten)]
+        config: ConfigArgs,
+    },
+}
+
+#[derive(Subcommand)]
+enum ConfigCommand {
+    /// Print a commented example configuration file.
+    Example,
+    /// Validate the configuration and print it with secrets redacted.
+    Check(ConfigArgs),
+    /// Print docs/configuration.md (the reference of every setting).
+    Docs,
+}
+
+fn load_config(args: &ConfigArgs) -> anyhow::Result<Config> {
+    let overrides = Overrides {
+        database_url: args.database_url.clone(),
+        listen: args.listen.clone(),
+        metrics_listen: args.metrics_listen.clone(),
+    };
+    Ok(Config::load(args.config.as_deref(), &overrides)?)
+}
+
+fn init_logging(config: &Config) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_new(&config.log.filter).unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match config.log.format {
+        LogFormat::Json => builder.json().flatten_event(true).init(),
+        LogFormat::Pretty => builder.init(),
+    }
+}
+
+async fn open_store(config: &Config) -> anyhow::Result<Store> {
+    let store = Store::connect(config.database_url.expose(), &ConnectOptions::default())
+        .await
+        .with_context(|| format!("opening {}", config.database_url))?;
+    store.migrate().await.context("applying migrations")?;
+    Ok(store)
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    match runtime.block_on(run(cli)) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Serve(args) => {
+            let config = load_config(&args)?;
+            init_logging(&config);
+            if config.numbers.is_empty() {
+                tracing::warn!(
+                    "no sending number is configured: webhooks cannot be verified and nothing can be sent"
+                );
+            }
+            let store = open_store(&config).await?;
+            let db = config.database_url.to_string();
+            let app = Application::build(config, store)
+                .await
+                .context("binding the listeners")?;
+            tracing::info!(addr = %app.addr(), metrics = ?app.metrics_addr(), database = %db, "switchboard is serving");
+            app.run_until_stopped(switchboard_server::shutdown_signal())
+                .await?;
+            tracing::info!("stopped");
+        }
+        Command::Migrate(args) => {
+            let config = load_config(&args)?;
+            init_logging(&config);
+            let store = open_store(&config).await?;
+            let versions = store.applied_migrations().await?;
+            println!(
+                "{}: migrations applied up to version {}",
+                config.database_url,
+                versions.last().copied().unwrap_or(0)
+            );
+        }
+        Command::Apikey { command } => match command {
+            ApikeyCommand::Create { name, role, config } => {
+                let config = load_config(&config)?;
+                let store = open_store(&config).await?;
+                let role = switchboard_server::Role::parse(&role).expect("clap restricts the role");
+                let (id, key) = auth::create_api_key(&store, &name, role).await?;
+                eprintln!("Created API key {id} ({name}, {role}). It is shown once; store it now:");
+                println!("{key}");
+            }
+            ApikeyCommand::List { config } => {
+                let config = load_config(&config)?;
+                let store = open_store(&config).await?;
+                println!(
+                    "{:>4}  {:<14} {:<6} {:<24} revoked",
+                    "id", "prefix", "role", "name"
+                );
+                for k in store.list_api_keys().await? {
+                    println!(
+                        "{:>4}  {:<14} {:<6} {:<24} {}",
+                        k.id,
+                        k.prefix,
+                        k.role,
+                        k.name,
+                        if k.revoked_at_ms.is_some() {
+                            "yes"
+                        } else {
+                            "no"
+                        }
+                    );
+                }
+            }
+            ApikeyCommand::Revoke { id, config } => {
+                let config = load_config(&config)?;
+                let store = open_store(&config).await?;
+                anyhow::ensure!(
+                    store
+                        .revoke_api_key(id, switchboard_server::UnixMs::now().0)
+                        .await?,
+                    "no live API key has id {id}"
+                );
+                println!("revoked API key {id}");
+            }
+        },
+        Command::Config { command } => match command {
+            ConfigCommand::Example => print!("{}", config::example_toml()),
+            ConfigCommand::Docs => print!("{}", config::reference_markdown()),
+            ConfigCommand::Check(args) => {
+                let config = load_config(&args)?;
+                print!("{}", config.redacted_toml());
+            }
+        },
+    }
+    Ok(())
+}

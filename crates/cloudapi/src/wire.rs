@@ -166,6 +166,8 @@ macro_rules! type_keyed_enum {
         $(unit $(#[$umeta:meta])* $unit:ident = $utext:literal;)*
     ) => {
         $(#[$meta])*
+        // Variants differ in size; these are parsed one message at a time, never held in bulk.
+        #[allow(clippy::large_enum_variant)]
         #[derive(Debug, Clone, PartialEq)]
         pub enum $name {
             $($(#[$vmeta])* $variant($ty),)*

@@ -1,1 +1,162 @@
-//! placeholder
+//! Switchboard's HTTP application.
+//!
+//! Reading order: [`config`] (what an operator sets), [`Application`] here (how the app is built
+//! and bound; tests build it on port 0 and drive it over real HTTP), [`error`] (the one error
+//! type every handler returns, with a stable machine code), [`auth`] (API keys and the extractor
+//! that checks them on every API request), then the routes: [`health`] and [`api`].
+//!
+//! The public listener serves health, readiness and the API; Prometheus metrics are on a listener
+//! of their own so they are never exposed on the public port by accident.
+
+pub mod api;
+pub mod auth;
+pub mod config;
+pub mod error;
+pub mod health;
+pub mod metrics;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::http::{HeaderName, Request};
+use switchboard_store::Store;
+use tokio::net::TcpListener;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
+use tower_http::trace::TraceLayer;
+
+pub use config::Config;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub config: Arc<Config>,
+}
+
+/// A built, bound application: listeners are open (so the ports are known) but nothing is
+/// served until [`Application::run_until_stopped`].
+pub struct Application {
+    listener: TcpListener,
+    metrics_listener: Option<TcpListener>,
+    router: Router,
+    metrics_router: Router,
+}
+
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+impl Application {
+    /// Binds the listeners of `config` and builds the routes over `store` (already migrated).
+    pub async fn build(config: Config, store: Store) -> std::io::Result<Application> {
+        let listener = TcpListener::bind(config.listen).await?;
+        let metrics_listener = match config.metrics_listen {
+            Some(addr) => Some(TcpListener::bind(addr).await?),
+            None => None,
+        };
+        let state = AppState {
+            store,
+            config: Arc::new(config),
+        };
+        Ok(Application {
+            listener,
+            metrics_listener,
+            router: router(state),
+            metrics_router: metrics::router(),
+        })
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .expect("bound listener has an address")
+    }
+
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_listener
+            .as_ref()
+            .map(|l| l.local_addr().expect("bound listener has an address"))
+    }
+
+    /// Serves until `shutdown` completes, then stops accepting and lets in-flight requests finish.
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let token = tokio_util::sync::CancellationToken::new();
+        let metrics = self.metrics_listener.map(|l| {
+            let t = token.clone();
+            tokio::spawn(
+                axum::serve(l, self.metrics_router)
+                    .with_graceful_shutdown(async move { t.cancelled().await })
+                    .into_future(),
+            )
+        });
+        let t = token.clone();
+        tokio::spawn(async move {
+            shutdown.await;
+            t.cancel();
+        });
+        let t = token.clone();
+        let served = axum::serve(self.listener, self.router.into_make_service())
+            .with_graceful_shutdown(async move { t.cancelled().await })
+            .await;
+        token.cancel();
+        if let Some(m) = metrics {
+            m.await.map_err(std::io::Error::other)??;
+        }
+        served
+    }
+}
+
+/// The public routes with their middleware: request ids (generated unless the caller sent one,
+/// echoed in the response and recorded on the request's log span), secrets kept out of logs,
+/// panics turned into 500s, request metrics.
+pub fn router(state: AppState) -> Router {
+    let trace = TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
+        let id = req.headers().get(&REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-");
+        tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
+    });
+    Router::new()
+        .merge(health::router())
+        .nest("/api/v1", api::router())
+        .fallback(error::not_found)
+        .with_state(state)
+        .layer(axum::middleware::from_fn(metrics::track))
+        .layer(CatchPanicLayer::custom(error::panic_response))
+        .layer(trace)
+        .layer(SetSensitiveRequestHeadersLayer::new([
+            axum::http::header::AUTHORIZATION,
+            axum::http::header::COOKIE,
+        ]))
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            Duration::from_secs(60),
+        ))
+}
+
+/// Resolves on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    tracing::info!("shutdown signal received; finishing in-flight requests");
+}
+
+pub use switchboard_domain::{Role, UnixMs};

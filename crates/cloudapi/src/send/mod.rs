@@ -258,8 +258,9 @@ pub struct TypingIndicator {
 /// Any body of `POST /{phone-number-id}/messages`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(untagged)]
+#[allow(clippy::large_enum_variant)] // one request at a time
 pub enum MessagesRequest {
-    Send(Box<SendRequest>),
+    Send(SendRequest),
     MarkRead(MarkRead),
 }
 
@@ -270,9 +271,7 @@ impl MessagesRequest {
         if is_status {
             Ok(MessagesRequest::MarkRead(serde_json::from_value(value)?))
         } else {
-            Ok(MessagesRequest::Send(Box::new(serde_json::from_value(
-                value,
-            )?)))
+            Ok(MessagesRequest::Send(serde_json::from_value(value)?))
         }
     }
 }

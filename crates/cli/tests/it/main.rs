@@ -1,0 +1,233 @@
+//! The `switchboard` binary as an operator uses it.
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn bin() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_switchboard"));
+    // The tests' own environment must not leak settings in.
+    for (k, _) in std::env::vars() {
+        if k.starts_with("SWITCHBOARD_") {
+            c.env_remove(k);
+        }
+    }
+    c
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[test]
+fn config_errors_name_every_bad_key_and_exit_non_zero() {
+    let out = bin()
+        .args(["config", "check"])
+        .env("SWITCHBOARD_LISTEN", "nowhere")
+        .env("SWITCHBOARD_DATABASE_URL", "mysql://x")
+        .env("SWITCHBOARD_PHONE_NUMBER_ID", "106540352242922")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    for key in [
+        "listen",
+        "database_url",
+        ".waba_id",
+        ".access_token",
+        ".app_secret",
+    ] {
+        assert!(err.contains(key), "{key} not named in: {err}");
+    }
+}
+
+#[test]
+fn config_check_redacts_secrets() {
+    let out = bin()
+        .args(["config", "check"])
+        .env("SWITCHBOARD_PHONE_NUMBER_ID", "106540352242922")
+        .env("SWITCHBOARD_WABA_ID", "102290129340398")
+        .env("SWITCHBOARD_ACCESS_TOKEN", "EAAG-very-secret")
+        .env("SWITCHBOARD_APP_SECRET", "app-very-secret")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("106540352242922"));
+    assert!(!text.contains("very-secret"), "{text}");
+}
+
+#[test]
+fn api_keys_are_printed_once_and_stored_hashed() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("sb.db").display());
+    let out = bin()
+        .args([
+            "apikey",
+            "create",
+            "--name",
+            "ci",
+            "--role",
+            "admin",
+            "--database-url",
+            &db,
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let key = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    assert!(key.starts_with("sbk_") && key.len() == 68, "{key}");
+
+    let list = bin()
+        .args(["apikey", "list", "--database-url", &db])
+        .output()
+        .unwrap();
+    let list = String::from_utf8(list.stdout).unwrap();
+    assert!(
+        list.contains(&key[..12]) && !list.contains(&key[12..]),
+        "{list}"
+    );
+    let raw = std::fs::read(dir.path().join("sb.db")).unwrap();
+    assert!(
+        !raw.windows(key.len()).any(|w| w == key.as_bytes()),
+        "the key itself is in the database file"
+    );
+
+    let bad_role = bin()
+        .args([
+            "apikey",
+            "create",
+            "--name",
+            "x",
+            "--role",
+            "owner",
+            "--database-url",
+            &db,
+        ])
+        .output()
+        .unwrap();
+    assert!(!bad_role.status.success());
+}
+
+#[test]
+fn serve_answers_and_stops_cleanly_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let (port, metrics) = (free_port(), free_port());
+    let mut child = bin()
+        .args([
+            "serve",
+            "--database-url",
+            &format!("sqlite://{}", dir.path().join("sb.db").display()),
+        ])
+        .args([
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--metrics-listen",
+            &format!("127.0.0.1:{metrics}"),
+        ])
+        .env("SWITCHBOARD_LOG_FORMAT", "json")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    let ready = loop {
+        if let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) {
+            use std::io::{Read, Write};
+            s.write_all(b"GET /readyz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                .unwrap();
+            let mut resp = String::new();
+            s.read_to_string(&mut resp).unwrap();
+            break resp;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "server did not start"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(ready.starts_with("HTTP/1.1 200"), "{ready}");
+
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let exit = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "server did not stop within 10 s of SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(exit.success(), "exit status {exit}");
+    let mut logs = String::new();
+    use std::io::Read;
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut logs)
+        .unwrap();
+    // Structured logs: one JSON object per line.
+    for line in logs.lines() {
+        serde_json::from_str::<serde_json::Value>(line)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
+    }
+    assert!(
+        logs.contains("switchboard is serving") && logs.contains("shutdown signal received"),
+        "{logs}"
+    );
+}
+
+#[test]
+fn migrate_reports_the_version() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = bin()
+        .args([
+            "migrate",
+            "--database-url",
+            &format!("sqlite://{}", dir.path().join("m.db").display()),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("migrations applied up to version 1"));
+}
+
+#[test]
+fn the_example_config_is_accepted() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = bin().args(["config", "example"]).output().unwrap();
+    let path = dir.path().join("switchboard.toml");
+    std::fs::write(&path, out.stdout).unwrap();
+    let check = bin()
+        .args(["config", "check", "--config"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+}

@@ -1,0 +1,127 @@
+//! The one error type of the HTTP layer. Every error has a stable machine `code` (clients branch
+//! on it) and a sentence a person can act on; internal causes are logged once, here, and never
+//! shown to the caller.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error(
+        "Send an API key as `Authorization: Bearer <key>`; create one with `switchboard apikey create`."
+    )]
+    MissingCredentials,
+    #[error("This API key is not valid or has been revoked.")]
+    InvalidCredentials,
+    #[error("This action needs the {needed} role; your key has the {has} role.")]
+    Forbidden {
+        needed: &'static str,
+        has: &'static str,
+    },
+    #[error("{what} was not found.")]
+    NotFound { what: String },
+    #[error("{message}")]
+    Invalid { field: String, message: String },
+    #[error("The database is not reachable right now; try again shortly.")]
+    Unavailable(#[source] switchboard_store::StoreError),
+    #[error(
+        "Something went wrong on our side; the request id in the response headers helps find it in the logs."
+    )]
+    Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl ApiError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            ApiError::MissingCredentials => "missing_credentials",
+            ApiError::InvalidCredentials => "invalid_credentials",
+            ApiError::Forbidden { .. } => "forbidden",
+            ApiError::NotFound { .. } => "not_found",
+            ApiError::Invalid { .. } => "invalid_request",
+            ApiError::Unavailable(_) => "unavailable",
+            ApiError::Internal(_) => "internal",
+        }
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::MissingCredentials | ApiError::InvalidCredentials => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden { .. } => StatusCode::FORBIDDEN,
+            ApiError::NotFound { .. } => StatusCode::NOT_FOUND,
+            ApiError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
+        ApiError::Invalid {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+impl From<switchboard_store::StoreError> for ApiError {
+    fn from(e: switchboard_store::StoreError) -> Self {
+        use switchboard_store::StoreError as E;
+        match e {
+            E::Connect(_) => ApiError::Unavailable(e),
+            E::Database(sqlx_err) if is_unavailable(&sqlx_err) => {
+                ApiError::Unavailable(E::Database(sqlx_err))
+            }
+            other => ApiError::Internal(Box::new(other)),
+        }
+    }
+}
+
+fn is_unavailable(e: &sqlx::Error) -> bool {
+    matches!(
+        e,
+        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_)
+    )
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        match &self {
+            ApiError::Unavailable(cause) => {
+                tracing::warn!(error = %error_chain(cause), "database unavailable")
+            }
+            ApiError::Internal(cause) => {
+                tracing::error!(error = %error_chain(cause.as_ref()), "internal error")
+            }
+            _ => {}
+        }
+        let mut body = json!({ "error": { "code": self.code(), "message": self.to_string() } });
+        if let ApiError::Invalid { field, .. } = &self {
+            body["error"]["field"] = json!(field);
+        }
+        (self.status(), Json(body)).into_response()
+    }
+}
+
+/// "outer: middle: root", so a log line shows the root cause.
+pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        s.push_str(": ");
+        s.push_str(&c.to_string());
+        cur = c.source();
+    }
+    s
+}
+
+pub async fn not_found(uri: axum::http::Uri) -> ApiError {
+    ApiError::NotFound {
+        what: format!("The path {}", uri.path()),
+    }
+}
+
+pub fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    tracing::error!("a request handler panicked");
+    ApiError::Internal("handler panicked".into()).into_response()
+}
