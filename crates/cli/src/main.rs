@@ -35,6 +35,29 @@ enum Command {
         #[command(subcommand)]
         command: ConfigCommand,
     },
+    /// Run the offline emulator of Meta's Cloud API. Prints one JSON line (base URL, ids,
+    /// credentials), then serves until stopped.
+    Emulator(EmulatorArgs),
+}
+
+#[derive(Args)]
+struct EmulatorArgs {
+    /// Address to serve on (port 0 picks a free one; the JSON line says which).
+    #[arg(long, default_value = "127.0.0.1:4040")]
+    listen: std::net::SocketAddr,
+    /// Where to deliver webhooks (Switchboard's /webhooks/whatsapp). Without it, webhooks are
+    /// only logged (GET /_emulator/webhooks).
+    #[arg(long)]
+    webhook_url: Option<String>,
+    /// A JSON file with any emulator settings (see crates/emulator/src/config.rs).
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Messages per second each number accepts before answering 130429.
+    #[arg(long)]
+    throughput_mps: Option<u32>,
+    /// Multiply Meta's 7-day webhook retry schedule by this (e.g. 0.001 for tests).
+    #[arg(long)]
+    retry_time_scale: Option<f64>,
 }
 
 #[derive(Args, Clone)]
@@ -205,6 +228,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 println!("revoked API key {id}");
             }
         },
+        Command::Emulator(args) => run_emulator(args).await?,
         Command::Config { command } => match command {
             ConfigCommand::Example => print!("{}", config::example_toml()),
             ConfigCommand::Docs => print!("{}", config::reference_markdown()),
@@ -214,5 +238,35 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }
         },
     }
+    Ok(())
+}
+
+async fn run_emulator(args: EmulatorArgs) -> anyhow::Result<()> {
+    use switchboard_emulator::{Emulator, EmulatorConfig};
+    tracing_subscriber::fmt().with_writer(std::io::stderr).with_env_filter(tracing_subscriber::EnvFilter::new("warn")).init();
+    let mut config: EmulatorConfig = match &args.config {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+            serde_json::from_str(&text).with_context(|| format!("{} is not a valid emulator configuration", path.display()))?
+        }
+        None => EmulatorConfig::default(),
+    };
+    if args.webhook_url.is_some() {
+        config.webhook_url = args.webhook_url;
+    }
+    if let Some(t) = args.throughput_mps {
+        anyhow::ensure!((1..=100_000).contains(&t), "--throughput-mps must be between 1 and 100000");
+        config.numbers.iter_mut().for_each(|n| n.throughput_mps = t);
+    }
+    if let Some(s) = args.retry_time_scale {
+        anyhow::ensure!(s > 0.0, "--retry-time-scale must be positive");
+        config.webhooks.retry_time_scale = s;
+    }
+    let running = Emulator::start(config, args.listen).await.context("starting the emulator")?;
+    println!("{}", switchboard_emulator::control::info_json(&running.emulator));
+    use std::io::Write;
+    std::io::stdout().flush()?;
+    switchboard_server::shutdown_signal().await;
+    running.stop();
     Ok(())
 }

@@ -23,4 +23,4 @@ pub mod webhook;
 mod wire;
 
 pub use error::{ErrorCode, GraphError, GraphErrorBody, RetryClass, WebhookError};
-pub use wire::{Extra, Flexible, Timestamp};
+pub use wire::{Extra, Flexible, Timestamp, TypeKeyed};

@@ -1,13 +1,24 @@
-//! The client side of Meta's Graph API.
+//! An async client for the Cloud API endpoints of Meta's Graph API: send, mark read, media,
+//! templates, phone numbers.
 //!
-//! Today this crate owns the process's one HTTP client setup: reqwest over rustls with the
-//! `ring` provider (aws-lc-rs, reqwest's default, costs ~25 s of C build on two cores for nothing
-//! we need). The Cloud API calls (send, mark read, media, templates, phone numbers) and the
-//! mapping of every Graph error to a retry class join it with the emulator they are tested
-//! against.
+//! Every failure is a [`GraphCallError`] that knows its [`RetryClass`] (from Meta's error code
+//! when there is one, else from the transport) and whether it is *ambiguous*: a timeout or a
+//! connection lost after the request was written may mean Meta accepted the message, and the
+//! Cloud API has no idempotency key, so a sender must not blindly retry those.
+//!
+//! The HTTP stack is reqwest over rustls with the `ring` provider (aws-lc-rs, reqwest's default,
+//! costs ~25 s of C build on two cores for nothing we need). Base URL and API version are
+//! configurable so the same client talks to Meta or to the emulator.
 
 use std::sync::Once;
 use std::time::Duration;
+
+use bytes::Bytes;
+use secrecy::{ExposeSecret, SecretString};
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+use switchboard_cloudapi::send::{MarkRead, SendRequest, SendResponse};
+use switchboard_cloudapi::{ErrorCode, GraphError, GraphErrorBody, RetryClass};
 
 static CRYPTO: Once = Once::new();
 
@@ -25,16 +36,199 @@ pub fn http_client(timeout: Duration) -> reqwest::Client {
     reqwest::Client::builder()
         .connect_timeout(Duration::from_secs(10).min(timeout))
         .timeout(timeout)
+        .pool_max_idle_per_host(512)
         .user_agent(concat!("switchboard/", env!("CARGO_PKG_VERSION")))
         .build()
         .expect("a client with a crypto provider installed builds")
 }
 
+/// A failed Graph call.
+#[derive(Debug, thiserror::Error)]
+pub enum GraphCallError {
+    /// Meta answered with an error object.
+    #[error("Graph error {} (HTTP {status}): {}", .error.code, .error.details().unwrap_or(&.error.message))]
+    Graph { status: u16, error: Box<GraphError> },
+    /// A non-2xx answer without a Graph error object.
+    #[error("HTTP {status} without a Graph error body")]
+    Http { status: u16 },
+    /// No connection could be made: the request never left.
+    #[error("could not connect: {0}")]
+    Connect(String),
+    /// The request may have reached Meta but no answer came (timeout, connection lost).
+    #[error("no answer (the request may have been processed): {0}")]
+    NoAnswer(String),
+    /// A 2xx answer that did not parse.
+    #[error("unexpected response: {0}")]
+    Decode(String),
+}
+
+impl GraphCallError {
+    /// How a sender should react.
+    pub fn retry_class(&self) -> RetryClass {
+        match self {
+            GraphCallError::Graph { status, error } => {
+                let class = error.code.retry_class();
+                // An unlisted code on a 5xx is Meta's trouble, not the request's.
+                if class == RetryClass::Permanent && *status >= 500 && !is_listed(error.code) { RetryClass::Transient } else { class }
+            }
+            GraphCallError::Http { status } if *status >= 500 || *status == 429 => RetryClass::Transient,
+            GraphCallError::Http { status } if *status == 401 || *status == 403 => RetryClass::Auth,
+            GraphCallError::Http { .. } => RetryClass::Permanent,
+            GraphCallError::Connect(_) | GraphCallError::NoAnswer(_) => RetryClass::Transient,
+            GraphCallError::Decode(_) => RetryClass::Transient,
+        }
+    }
+
+    /// The request may have been processed by Meta although we saw no success.
+    pub fn is_ambiguous(&self) -> bool {
+        matches!(self, GraphCallError::NoAnswer(_) | GraphCallError::Decode(_))
+    }
+
+    pub fn code(&self) -> Option<ErrorCode> {
+        match self {
+            GraphCallError::Graph { error, .. } => Some(error.code),
+            _ => None,
+        }
+    }
+}
+
+fn is_listed(code: ErrorCode) -> bool {
+    code.retry_class() != RetryClass::Permanent || matches!(code.0, 3 | 131045 | 133000 | 134102)
+}
+
+fn transport(e: reqwest::Error) -> GraphCallError {
+    if e.is_connect() { GraphCallError::Connect(e.to_string()) } else { GraphCallError::NoAnswer(e.to_string()) }
+}
+
+/// What `GET /{media-id}` returns.
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct MediaInfo {
+    pub url: String,
+    pub mime_type: String,
+    pub sha256: Option<String>,
+    pub file_size: Option<u64>,
+    pub id: String,
+}
+
+/// A client for one Graph base URL and version; the access token is per call (per number).
+#[derive(Clone)]
+pub struct GraphClient {
+    http: reqwest::Client,
+    base_url: String,
+    version: String,
+}
+
+impl GraphClient {
+    pub fn new(base_url: &str, version: &str, timeout: Duration) -> Self {
+        GraphClient { http: http_client(timeout), base_url: base_url.trim_end_matches('/').to_owned(), version: version.to_owned() }
+    }
+
+    pub fn with_client(http: reqwest::Client, base_url: &str, version: &str) -> Self {
+        GraphClient { http, base_url: base_url.trim_end_matches('/').to_owned(), version: version.to_owned() }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}/{}/{}", self.base_url, self.version, path.trim_start_matches('/'))
+    }
+
+    async fn finish<T: DeserializeOwned>(resp: Result<reqwest::Response, reqwest::Error>) -> Result<T, GraphCallError> {
+        let resp = resp.map_err(transport)?;
+        let status = resp.status().as_u16();
+        let body = resp.bytes().await.map_err(|e| GraphCallError::NoAnswer(e.to_string()))?;
+        if (200..300).contains(&status) {
+            serde_json::from_slice(&body).map_err(|e| GraphCallError::Decode(e.to_string()))
+        } else {
+            match serde_json::from_slice::<GraphErrorBody>(&body) {
+                Ok(b) => Err(GraphCallError::Graph { status, error: Box::new(b.error) }),
+                Err(_) => Err(GraphCallError::Http { status }),
+            }
+        }
+    }
+
+    /// `POST /{phone-number-id}/messages`. Success means *accepted*, never delivered.
+    pub async fn send(&self, phone_number_id: &str, token: &SecretString, req: &SendRequest) -> Result<SendResponse, GraphCallError> {
+        let resp = self.http.post(self.url(&format!("{phone_number_id}/messages"))).bearer_auth(token.expose_secret()).json(req).send().await;
+        Self::finish(resp).await
+    }
+
+    /// Mark an inbound message (and those before it) read, optionally showing "typing…".
+    pub async fn mark_read(&self, phone_number_id: &str, token: &SecretString, req: &MarkRead) -> Result<(), GraphCallError> {
+        let resp = self.http.post(self.url(&format!("{phone_number_id}/messages"))).bearer_auth(token.expose_secret()).json(req).send().await;
+        let _: Value = Self::finish(resp).await?;
+        Ok(())
+    }
+
+    /// `GET /{media-id}`: a short-lived download URL and the media's facts.
+    pub async fn media_info(&self, media_id: &str, token: &SecretString) -> Result<MediaInfo, GraphCallError> {
+        let resp = self.http.get(self.url(media_id)).bearer_auth(token.expose_secret()).send().await;
+        Self::finish(resp).await
+    }
+
+    /// Downloads a media URL with the bearer token. An expired URL answers 404
+    /// (`Http { status: 404 }`): retrieve a new one with [`GraphClient::media_info`].
+    pub async fn download(&self, url: &str, token: &SecretString) -> Result<Bytes, GraphCallError> {
+        let resp = self.http.get(url).bearer_auth(token.expose_secret()).send().await.map_err(transport)?;
+        let status = resp.status().as_u16();
+        if (200..300).contains(&status) {
+            resp.bytes().await.map_err(|e| GraphCallError::NoAnswer(e.to_string()))
+        } else {
+            Err(GraphCallError::Http { status })
+        }
+    }
+
+    /// `GET /{waba-id}/message_templates`, one page (`after` is the previous page's cursor).
+    pub async fn list_templates(&self, waba_id: &str, token: &SecretString, limit: u32, after: Option<&str>) -> Result<Value, GraphCallError> {
+        let mut q = vec![("limit", limit.to_string())];
+        if let Some(a) = after {
+            q.push(("after", a.to_owned()));
+        }
+        let resp = self.http.get(self.url(&format!("{waba_id}/message_templates"))).query(&q).bearer_auth(token.expose_secret()).send().await;
+        Self::finish(resp).await
+    }
+
+    /// `POST /{waba-id}/message_templates` with Meta's create JSON.
+    pub async fn create_template(&self, waba_id: &str, token: &SecretString, template: &Value) -> Result<Value, GraphCallError> {
+        let resp = self.http.post(self.url(&format!("{waba_id}/message_templates"))).bearer_auth(token.expose_secret()).json(template).send().await;
+        Self::finish(resp).await
+    }
+
+    /// `DELETE /{waba-id}/message_templates?name=…` (all languages).
+    pub async fn delete_template(&self, waba_id: &str, token: &SecretString, name: &str) -> Result<(), GraphCallError> {
+        let resp = self.http.delete(self.url(&format!("{waba_id}/message_templates"))).query(&[("name", name)]).bearer_auth(token.expose_secret()).send().await;
+        let _: Value = Self::finish(resp).await?;
+        Ok(())
+    }
+
+    /// `GET /{phone-number-id}`: quality rating, throughput, messaging limit, status.
+    pub async fn phone_number(&self, phone_number_id: &str, token: &SecretString) -> Result<Value, GraphCallError> {
+        let resp = self.http.get(self.url(phone_number_id)).bearer_auth(token.expose_secret()).send().await;
+        Self::finish(resp).await
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    use super::*;
+
+    fn graph(code: i64, status: u16) -> GraphCallError {
+        GraphCallError::Graph { status, error: Box::new(GraphError::new(ErrorCode(code), "t", "d", "f")) }
+    }
+
+    #[test]
+    fn classes() {
+        assert_eq!(graph(130429, 400).retry_class(), RetryClass::Throttled);
+        assert_eq!(graph(190, 401).retry_class(), RetryClass::Auth);
+        assert_eq!(graph(100, 400).retry_class(), RetryClass::Permanent);
+        assert_eq!(graph(999_999, 503).retry_class(), RetryClass::Transient, "unknown code on a 5xx");
+        assert_eq!(GraphCallError::Http { status: 502 }.retry_class(), RetryClass::Transient);
+        assert_eq!(GraphCallError::Http { status: 404 }.retry_class(), RetryClass::Permanent);
+        assert!(GraphCallError::NoAnswer("t".into()).is_ambiguous());
+        assert!(!GraphCallError::Connect("c".into()).is_ambiguous());
+    }
+
     #[test]
     fn clients_build_repeatedly() {
-        let _a = super::http_client(std::time::Duration::from_secs(1));
-        let _b = super::http_client(std::time::Duration::from_secs(1));
+        let _a = http_client(Duration::from_secs(1));
+        let _b = GraphClient::new("http://127.0.0.1:1/", "v26.0", Duration::from_secs(1));
     }
 }

@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::{BuildError, MediaObject, OutboundLocation, check_len};
-use crate::wire::{Extra, TypeKeyed, put_content, take_content, type_keyed_enum, wire_struct};
+use crate::wire::{Extra, Flexible, TypeKeyed, put_content, take_content, type_keyed_enum, wire_struct};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Template {
@@ -31,8 +31,8 @@ wire_struct! {
         #[serde(rename = "type")]
         pub kind: String,
         pub sub_type: String,
-        /// A string, `"0"` to `"9"`.
-        pub index: String,
+        /// `"0"` to `"9"`: a string in Meta's docs; some clients send a number, which Meta accepts.
+        pub index: Flexible,
         pub parameters: Vec<Parameter>,
         pub cards: Vec<Value>,
     }
@@ -98,19 +98,19 @@ impl Template {
         self.push(Component {
             kind: Some("button".into()),
             sub_type: Some(sub_type.into()),
-            index: Some(index.to_string()),
+            index: Some(Flexible::String(index.to_string())),
             parameters: Some(vec![param]),
             ..Default::default()
         });
         Ok(self)
     }
 
-    /// Components of a given type.
+    /// Components of a given type (Meta accepts `body` and `BODY` alike).
     pub fn components_of<'a>(&'a self, kind: &'a str) -> impl Iterator<Item = &'a Component> {
         self.components
             .iter()
             .flatten()
-            .filter(move |c| c.kind.as_deref() == Some(kind))
+            .filter(move |c| c.kind.as_deref().is_some_and(|k| k.eq_ignore_ascii_case(kind)))
     }
 }
 

@@ -1,0 +1,144 @@
+//! The Graph API endpoints the Cloud API uses, dispatched the way Graph does: by the node id in
+//! the path (a phone number, a WABA, a media object or a template) and the edge after it.
+
+mod account;
+mod media;
+mod messages;
+mod templates;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, get};
+use std::collections::HashMap;
+use switchboard_cloudapi::{ErrorCode, GraphError, GraphErrorBody};
+
+use crate::Emulator;
+
+pub use media::download;
+
+pub fn router() -> Router<Emulator> {
+    Router::new()
+        .route("/{version}/{node}", any(node))
+        .route("/{version}/{node}/{edge}", any(edge))
+        .route("/whatsapp_business/attachments/", get(media::download))
+}
+
+/// A Graph error response in Meta's shape.
+pub fn graph_error(status: u16, code: ErrorCode, title: &str, details: &str) -> Response {
+    let body = GraphErrorBody { error: GraphError::new(code, title, details, &crate::ids::fbtrace()), extra: Default::default() };
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST);
+    let mut resp = (status, axum::Json(body)).into_response();
+    resp.headers_mut().insert("x-fb-trace-id", crate::ids::fbtrace().parse().expect("header value"));
+    resp
+}
+
+/// A Graph error with the HTTP status Meta documents for its code.
+pub fn error(code: ErrorCode, title: &str, details: &str) -> Response {
+    graph_error(code.http_status(), code, title, details)
+}
+
+fn unsupported(method: &Method, node: &str) -> Response {
+    let mut e = GraphError::new(
+        ErrorCode::INVALID_PARAMETER,
+        "",
+        "",
+        &crate::ids::fbtrace(),
+    );
+    e.message = format!(
+        "Unsupported {} request. Object with ID '{node}' does not exist, cannot be loaded due to missing permissions, or does not support this operation.",
+        method.as_str().to_lowercase()
+    );
+    e.kind = Some("GraphMethodException".into());
+    e.error_subcode = Some(33);
+    e.error_data = None;
+    (StatusCode::BAD_REQUEST, axum::Json(GraphErrorBody { error: e, extra: Default::default() })).into_response()
+}
+
+/// Bearer token (or `access_token` query parameter), and a `vNN.0` version.
+fn authorize(em: &Emulator, version: &str, headers: &HeaderMap, query: &HashMap<String, String>) -> Result<(), Response> {
+    let valid_version = version.strip_prefix('v').and_then(|v| v.strip_suffix(".0")).is_some_and(|n| n.parse::<u32>().is_ok());
+    if !valid_version {
+        return Err(error(ErrorCode::INVALID_PARAMETER, "Unknown path components", &format!("Unknown path components: /{version}")));
+    }
+    let token = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("OAuth ")))
+        .map(str::trim)
+        .or_else(|| query.get("access_token").map(String::as_str));
+    match token {
+        None => Err(graph_error(401, ErrorCode::ACCESS_TOKEN_EXPIRED, "An active access token must be used", "An active access token must be used to query information about the current user.")),
+        Some(t) if t == em.config().access_token => Ok(()),
+        Some(_) => Err(graph_error(401, ErrorCode::ACCESS_TOKEN_EXPIRED, "Invalid OAuth access token", "Invalid OAuth access token - Cannot parse access token")),
+    }
+}
+
+enum NodeKind {
+    Number,
+    Waba,
+    Media,
+    Template,
+    Unknown,
+}
+
+fn kind_of(em: &Emulator, node: &str) -> NodeKind {
+    if node == em.config().waba_id {
+        return NodeKind::Waba;
+    }
+    let st = em.state();
+    if st.numbers.contains_key(node) {
+        NodeKind::Number
+    } else if st.media.contains_key(node) {
+        NodeKind::Media
+    } else if st.templates.iter().any(|t| t.id == node) {
+        NodeKind::Template
+    } else {
+        NodeKind::Unknown
+    }
+}
+
+async fn node(
+    State(em): State<Emulator>,
+    method: Method,
+    Path((version, node)): Path<(String, String)>,
+    Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
+    if let Err(r) = authorize(&em, &version, &headers, &query) {
+        return r;
+    }
+    match (kind_of(&em, &node), &method) {
+        (NodeKind::Number, &Method::GET) => account::phone_number(&em, &node, &query),
+        (NodeKind::Waba, &Method::GET) => account::waba(&em, &query),
+        (NodeKind::Media, &Method::GET) => media::info(&em, &node, &query),
+        (NodeKind::Media, &Method::DELETE) => media::delete(&em, &node),
+        (NodeKind::Template, &Method::GET) => templates::get_one(&em, &node),
+        _ => unsupported(&method, &node),
+    }
+}
+
+async fn edge(
+    State(em): State<Emulator>,
+    method: Method,
+    Path((version, node, edge)): Path<(String, String, String)>,
+    Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if let Err(r) = authorize(&em, &version, &headers, &query) {
+        return r;
+    }
+    match (kind_of(&em, &node), edge.as_str(), &method) {
+        (NodeKind::Number, "messages", &Method::POST) => messages::post(&em, &version, &node, &body),
+        (NodeKind::Number, "media", &Method::POST) => media::upload(&em, &headers, body).await,
+        (NodeKind::Waba, "message_templates", &Method::GET) => templates::list(&em, &query),
+        (NodeKind::Waba, "message_templates", &Method::POST) => templates::create(&em, &body),
+        (NodeKind::Waba, "message_templates", &Method::DELETE) => templates::delete(&em, &query),
+        (NodeKind::Waba, "phone_numbers", &Method::GET) => account::phone_numbers(&em, &query),
+        (NodeKind::Waba, "subscribed_apps", m) => account::subscribed_apps(&em, m),
+        _ => unsupported(&method, &format!("{node}/{edge}")),
+    }
+}

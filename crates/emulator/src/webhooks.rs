@@ -1,0 +1,302 @@
+//! Webhook delivery, as Meta does it: updates are batched (several per POST, merged into one
+//! change per number and field), the exact bytes are signed with `X-Hub-Signature-256`, the GET
+//! verification handshake comes before the first POST, a failing receiver is retried on Meta's
+//! seven-day schedule (compressible), and batches can be duplicated or reordered on purpose.
+//! Every attempt is in the delivery log (`GET /_emulator/webhooks`).
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use bytes::Bytes;
+use serde::Serialize;
+use serde_json::{Value, json};
+use tokio::sync::{Semaphore, mpsc};
+
+use crate::Emulator;
+use crate::config::retry_delays;
+
+/// One update to deliver.
+#[derive(Debug, Clone)]
+pub struct Update {
+    pub field: String,
+    pub payload: Payload,
+}
+
+#[derive(Debug, Clone)]
+pub enum Payload {
+    /// `messages` / `user_preferences` values of one business number: merged with others of the
+    /// same number and field into one change.
+    Messaging { phone_number_id: String, display_phone_number: String, key: &'static str, items: Vec<Value>, contacts: Vec<Value> },
+    /// Management fields (`entry.time` is set).
+    Other(Value),
+}
+
+/// A body ready to POST; retries send these exact bytes.
+#[derive(Debug)]
+pub struct Batch {
+    pub id: u64,
+    pub body: Bytes,
+    pub updates: usize,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DeliveryRecord {
+    pub batch_id: u64,
+    pub attempt: usize,
+    pub at_ms: i64,
+    pub updates: usize,
+    /// HTTP status the receiver answered, if it answered.
+    pub status: Option<u16>,
+    pub error: Option<String>,
+    pub outcome: &'static str,
+    pub body: Value,
+}
+
+pub struct Outgoing {
+    pub tx: mpsc::UnboundedSender<Update>,
+    pub log: std::sync::Mutex<VecDeque<DeliveryRecord>>,
+    pub batch_seq: AtomicU64,
+    pub delivered: AtomicU64,
+    pub verified: tokio::sync::Mutex<bool>,
+    pub semaphore: Arc<Semaphore>,
+    pub http: reqwest::Client,
+}
+
+const LOG_CAPACITY: usize = 20_000;
+
+impl Outgoing {
+    pub fn new(concurrency: usize, timeout_ms: u64) -> (Outgoing, mpsc::UnboundedReceiver<Update>) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        crate::install_crypto();
+        let http = reqwest::Client::builder().timeout(Duration::from_millis(timeout_ms)).build().expect("http client");
+        let out = Outgoing {
+            tx,
+            log: std::sync::Mutex::new(VecDeque::new()),
+            batch_seq: AtomicU64::new(0),
+            delivered: AtomicU64::new(0),
+            verified: tokio::sync::Mutex::new(false),
+            semaphore: Arc::new(Semaphore::new(concurrency.max(1))),
+            http,
+        };
+        (out, rx)
+    }
+
+    fn log(&self, rec: DeliveryRecord) {
+        let mut log = self.log.lock().expect("log lock");
+        log.push_back(rec);
+        while log.len() > LOG_CAPACITY {
+            log.pop_front();
+        }
+    }
+}
+
+impl Emulator {
+    /// Queues an update for delivery.
+    pub(crate) fn emit(&self, update: Update) {
+        let _ = self.0.outgoing.tx.send(update);
+    }
+
+    /// The batching loop: waits for an update, gathers more for the batch window, then hands
+    /// the batch to a delivery task (bounded by the concurrency setting).
+    pub(crate) async fn run_batcher(self, mut rx: mpsc::UnboundedReceiver<Update>) {
+        let mut held: Option<Arc<Batch>> = None;
+        while let Some(first) = rx.recv().await {
+            let cfg = &self.0.config.webhooks;
+            let mut updates = vec![first];
+            let deadline = tokio::time::Instant::now() + Duration::from_millis(cfg.batch_window_ms);
+            while updates.len() < cfg.max_batch.max(1) {
+                match tokio::time::timeout_at(deadline, rx.recv()).await {
+                    Ok(Some(u)) => updates.push(u),
+                    _ => break,
+                }
+            }
+            let batch = Arc::new(self.build_batch(updates));
+            if self.0.config.webhook_url.is_none() {
+                self.0.outgoing.log(DeliveryRecord {
+                    batch_id: batch.id,
+                    attempt: 0,
+                    at_ms: self.0.clock.now_ms(),
+                    updates: batch.updates,
+                    status: None,
+                    error: None,
+                    outcome: "no_webhook_url",
+                    body: serde_json::from_slice(&batch.body).unwrap_or(Value::Null),
+                });
+                continue;
+            }
+            // Reordering: hold this batch back and send it after the next one.
+            if held.is_none() && rand::random::<f64>() < cfg.reorder_rate {
+                held = Some(batch);
+                continue;
+            }
+            self.spawn_delivery(batch.clone(), 0);
+            if rand::random::<f64>() < cfg.duplicate_rate {
+                self.spawn_delivery(batch, 0);
+            }
+            if let Some(h) = held.take() {
+                self.spawn_delivery(h, 0);
+            }
+        }
+    }
+
+    fn build_batch(&self, updates: Vec<Update>) -> Batch {
+        let n = updates.len();
+        let waba = self.0.config.waba_id.clone();
+        // Merge messaging updates per (field, number); keep others as their own changes.
+        let mut merged: BTreeMap<(String, String), (String, Value)> = BTreeMap::new();
+        let mut changes = Vec::new();
+        let now_secs = self.0.clock.now_secs();
+        let mut has_management = false;
+        for u in updates {
+            match u.payload {
+                Payload::Messaging { phone_number_id, display_phone_number, key, items, contacts } => {
+                    let entry = merged.entry((u.field.clone(), phone_number_id.clone())).or_insert_with(|| {
+                        (
+                            u.field.clone(),
+                            json!({"messaging_product": "whatsapp",
+                                   "metadata": {"display_phone_number": display_phone_number, "phone_number_id": phone_number_id}}),
+                        )
+                    });
+                    let value = &mut entry.1;
+                    for c in contacts {
+                        let list = value.as_object_mut().expect("object").entry("contacts").or_insert_with(|| json!([]));
+                        let arr = list.as_array_mut().expect("array");
+                        if !arr.contains(&c) {
+                            arr.push(c);
+                        }
+                    }
+                    let list = value.as_object_mut().expect("object").entry(key).or_insert_with(|| json!([]));
+                    list.as_array_mut().expect("array").extend(items);
+                }
+                Payload::Other(value) => {
+                    has_management = true;
+                    changes.push(json!({"value": value, "field": u.field}));
+                }
+            }
+        }
+        let mut all: Vec<Value> = merged.into_values().map(|(field, value)| json!({"value": value, "field": field})).collect();
+        all.extend(changes);
+        let mut entry = json!({"id": waba, "changes": all});
+        if has_management {
+            entry["time"] = json!(now_secs);
+        }
+        let body = json!({"object": "whatsapp_business_account", "entry": [entry]});
+        // Meta escapes non-ASCII as \uXXXX; receivers must verify the bytes as sent.
+        let body = ascii_json(&body);
+        Batch { id: self.0.outgoing.batch_seq.fetch_add(1, Ordering::Relaxed) + 1, body: Bytes::from(body), updates: n }
+    }
+
+    pub(crate) fn spawn_delivery(&self, batch: Arc<Batch>, attempt: usize) {
+        let em = self.clone();
+        tokio::spawn(async move {
+            let permit = em.0.outgoing.semaphore.clone().acquire_owned().await;
+            em.deliver(batch, attempt).await;
+            drop(permit);
+        });
+    }
+
+    async fn deliver(&self, batch: Arc<Batch>, attempt: usize) {
+        let Some(url) = self.0.config.webhook_url.clone() else { return };
+        let result = async {
+            self.verify_receiver(&url).await?;
+            let sig = switchboard_cloudapi::signature::sign(self.0.config.app_secret.as_bytes(), &batch.body);
+            let resp = self
+                .0
+                .outgoing
+                .http
+                .post(&url)
+                .header("content-type", "application/json")
+                .header("x-hub-signature-256", sig)
+                .header("user-agent", "facebookexternalua")
+                .body(batch.body.clone())
+                .send()
+                .await
+                .map_err(|e| (None, e.to_string()))?;
+            let status = resp.status().as_u16();
+            if resp.status().is_success() { Ok(status) } else { Err((Some(status), format!("receiver answered {status}"))) }
+        }
+        .await;
+        let body = serde_json::from_slice(&batch.body).unwrap_or(Value::Null);
+        let now = self.0.clock.now_ms();
+        match result {
+            Ok(status) => {
+                self.0.outgoing.delivered.fetch_add(batch.updates as u64, Ordering::Relaxed);
+                self.0.outgoing.log(DeliveryRecord {
+                    batch_id: batch.id,
+                    attempt,
+                    at_ms: now,
+                    updates: batch.updates,
+                    status: Some(status),
+                    error: None,
+                    outcome: "delivered",
+                    body,
+                });
+            }
+            Err((status, error)) => {
+                let next = retry_delays().nth(attempt + 1);
+                let outcome = if next.is_some() { "will_retry" } else { "dropped" };
+                self.0.outgoing.log(DeliveryRecord { batch_id: batch.id, attempt, at_ms: now, updates: batch.updates, status, error: Some(error), outcome, body });
+                if let Some(delay) = next {
+                    let scaled = (delay.as_millis() as f64 * self.0.config.webhooks.retry_time_scale) as i64;
+                    self.schedule(now + scaled.max(1), crate::Event::Redeliver { batch, attempt: attempt + 1 });
+                }
+            }
+        }
+    }
+
+    /// Meta's GET handshake, once, before the first POST.
+    async fn verify_receiver(&self, url: &str) -> Result<(), (Option<u16>, String)> {
+        let mut verified = self.0.outgoing.verified.lock().await;
+        if *verified {
+            return Ok(());
+        }
+        let challenge = rand::random_range(1_000_000_000u64..9_999_999_999).to_string();
+        let resp = self
+            .0
+            .outgoing
+            .http
+            .get(url)
+            .query(&[("hub.mode", "subscribe"), ("hub.challenge", challenge.as_str()), ("hub.verify_token", self.0.config.verify_token.as_str())])
+            .send()
+            .await
+            .map_err(|e| (None, format!("verification request failed: {e}")))?;
+        let status = resp.status().as_u16();
+        let text = resp.text().await.unwrap_or_default();
+        if status == 200 && text.trim() == challenge {
+            *verified = true;
+            Ok(())
+        } else {
+            Err((Some(status), format!("verification handshake failed: answered {status} with {text:?}, expected the challenge {challenge}")))
+        }
+    }
+}
+
+/// JSON with every non-ASCII character escaped as `\uXXXX`, as Meta sends it.
+pub fn ascii_json(v: &Value) -> Vec<u8> {
+    let s = serde_json::to_string(v).expect("serialisable");
+    let mut out = String::with_capacity(s.len() + 16);
+    for c in s.chars() {
+        if c.is_ascii() {
+            out.push(c);
+        } else {
+            let mut buf = [0u16; 2];
+            for unit in c.encode_utf16(&mut buf) {
+                out.push_str(&format!("\\u{unit:04x}"));
+            }
+        }
+    }
+    out.into_bytes()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn non_ascii_is_escaped_and_still_parses() {
+        let v = serde_json::json!({"t": "olá 👋"});
+        let bytes = super::ascii_json(&v);
+        assert!(bytes.is_ascii());
+        assert_eq!(serde_json::from_slice::<serde_json::Value>(&bytes).unwrap(), v);
+    }
+}
