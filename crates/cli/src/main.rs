@@ -243,11 +243,17 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 
 async fn run_emulator(args: EmulatorArgs) -> anyhow::Result<()> {
     use switchboard_emulator::{Emulator, EmulatorConfig};
-    tracing_subscriber::fmt().with_writer(std::io::stderr).with_env_filter(tracing_subscriber::EnvFilter::new("warn")).init();
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(tracing_subscriber::EnvFilter::new("warn"))
+        .init();
     let mut config: EmulatorConfig = match &args.config {
         Some(path) => {
-            let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-            serde_json::from_str(&text).with_context(|| format!("{} is not a valid emulator configuration", path.display()))?
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading {}", path.display()))?;
+            serde_json::from_str(&text).with_context(|| {
+                format!("{} is not a valid emulator configuration", path.display())
+            })?
         }
         None => EmulatorConfig::default(),
     };
@@ -255,15 +261,23 @@ async fn run_emulator(args: EmulatorArgs) -> anyhow::Result<()> {
         config.webhook_url = args.webhook_url;
     }
     if let Some(t) = args.throughput_mps {
-        anyhow::ensure!((1..=100_000).contains(&t), "--throughput-mps must be between 1 and 100000");
+        anyhow::ensure!(
+            (1..=100_000).contains(&t),
+            "--throughput-mps must be between 1 and 100000"
+        );
         config.numbers.iter_mut().for_each(|n| n.throughput_mps = t);
     }
     if let Some(s) = args.retry_time_scale {
         anyhow::ensure!(s > 0.0, "--retry-time-scale must be positive");
         config.webhooks.retry_time_scale = s;
     }
-    let running = Emulator::start(config, args.listen).await.context("starting the emulator")?;
-    println!("{}", switchboard_emulator::control::info_json(&running.emulator));
+    let running = Emulator::start(config, args.listen)
+        .await
+        .context("starting the emulator")?;
+    println!(
+        "{}",
+        switchboard_emulator::control::info_json(&running.emulator)
+    );
     use std::io::Write;
     std::io::stdout().flush()?;
     switchboard_server::shutdown_signal().await;

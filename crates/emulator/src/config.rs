@@ -152,7 +152,11 @@ impl Default for NumberSpec {
 
 impl Default for StatusTiming {
     fn default() -> Self {
-        StatusTiming { sent_ms: 200, delivered_ms: 1_000, read_ms: 5_000 }
+        StatusTiming {
+            sent_ms: 200,
+            delivered_ms: 1_000,
+            read_ms: 5_000,
+        }
     }
 }
 
@@ -173,7 +177,9 @@ impl Default for WebhookDelivery {
 /// Meta's retry schedule for a failing webhook receiver: immediately, then ever more slowly,
 /// for seven days (the exact steps are not published; this follows its described shape).
 pub fn retry_delays() -> impl Iterator<Item = Duration> {
-    const STEPS_SECS: &[u64] = &[0, 15, 30, 60, 120, 300, 600, 1_800, 3_600, 7_200, 14_400, 28_800, 43_200];
+    const STEPS_SECS: &[u64] = &[
+        0, 15, 30, 60, 120, 300, 600, 1_800, 3_600, 7_200, 14_400, 28_800, 43_200,
+    ];
     let mut total = 0u64;
     STEPS_SECS
         .iter()

@@ -24,10 +24,16 @@ pub fn router() -> Router<Emulator> {
         .route("/_emulator/info", get(info))
         .route("/_emulator/customers", post(create_customer))
         .route("/_emulator/customers/{wa_id}", get(get_customer))
-        .route("/_emulator/customers/{wa_id}/messages", post(customer_message))
+        .route(
+            "/_emulator/customers/{wa_id}/messages",
+            post(customer_message),
+        )
         .route("/_emulator/customers/{wa_id}/marketing", post(marketing))
         .route("/_emulator/customers/{wa_id}/block", post(block))
-        .route("/_emulator/customers/{wa_id}/change-number", post(change_number))
+        .route(
+            "/_emulator/customers/{wa_id}/change-number",
+            post(change_number),
+        )
         .route("/_emulator/outbox", get(outbox))
         .route("/_emulator/clock", get(clock))
         .route("/_emulator/clock/advance", post(advance))
@@ -43,7 +49,9 @@ fn bad(status: StatusCode, message: impl Into<String>) -> Response {
 impl IntoResponse for CustomerError {
     fn into_response(self) -> Response {
         let status = match self {
-            CustomerError::UnknownCustomer(_) | CustomerError::UnknownNumber(_) => StatusCode::NOT_FOUND,
+            CustomerError::UnknownCustomer(_) | CustomerError::UnknownNumber(_) => {
+                StatusCode::NOT_FOUND
+            }
             CustomerError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
         };
         bad(status, self.to_string())
@@ -89,14 +97,20 @@ fn yes() -> bool {
     true
 }
 
-async fn create_customer(State(em): State<Emulator>, body: Result<Json<NewCustomer>, axum::extract::rejection::JsonRejection>) -> Response {
+async fn create_customer(
+    State(em): State<Emulator>,
+    body: Result<Json<NewCustomer>, axum::extract::rejection::JsonRejection>,
+) -> Response {
     let Json(n) = match body {
         Ok(b) => b,
         Err(e) => return bad(StatusCode::UNPROCESSABLE_ENTITY, e.body_text()),
     };
     let wa_id = n.wa_id.trim_start_matches('+').to_owned();
     if !(7..=15).contains(&wa_id.len()) || !wa_id.bytes().all(|b| b.is_ascii_digit()) {
-        return bad(StatusCode::UNPROCESSABLE_ENTITY, "wa_id must be a phone number in digits, e.g. 16505551234");
+        return bad(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "wa_id must be a phone number in digits, e.g. 16505551234",
+        );
     }
     let mut c = Customer::new(&wa_id, n.name.as_deref());
     c.username = n.username;
@@ -105,7 +119,11 @@ async fn create_customer(State(em): State<Emulator>, body: Result<Json<NewCustom
     c.auto_reply = n.auto_reply;
     c.on_whatsapp = n.on_whatsapp;
     let c = em.add_customer(c);
-    (StatusCode::CREATED, Json(json!({"id": c.wa_id, "customer": c}))).into_response()
+    (
+        StatusCode::CREATED,
+        Json(json!({"id": c.wa_id, "customer": c})),
+    )
+        .into_response()
 }
 
 async fn get_customer(State(em): State<Emulator>, Path(wa_id): Path<String>) -> Response {
@@ -116,10 +134,17 @@ async fn get_customer(State(em): State<Emulator>, Path(wa_id): Path<String>) -> 
 }
 
 fn number_of(em: &Emulator, body: &Value) -> String {
-    body.get("phone_number_id").and_then(Value::as_str).map(str::to_owned).unwrap_or_else(|| em.default_number())
+    body.get("phone_number_id")
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+        .unwrap_or_else(|| em.default_number())
 }
 
-async fn customer_message(State(em): State<Emulator>, Path(wa_id): Path<String>, Json(mut body): Json<Value>) -> Response {
+async fn customer_message(
+    State(em): State<Emulator>,
+    Path(wa_id): Path<String>,
+    Json(mut body): Json<Value>,
+) -> Response {
     let number = number_of(&em, &body);
     if let Some(o) = body.as_object_mut() {
         o.remove("phone_number_id");
@@ -130,11 +155,20 @@ async fn customer_message(State(em): State<Emulator>, Path(wa_id): Path<String>,
     }
 }
 
-async fn marketing(State(em): State<Emulator>, Path(wa_id): Path<String>, Json(body): Json<Value>) -> Response {
+async fn marketing(
+    State(em): State<Emulator>,
+    Path(wa_id): Path<String>,
+    Json(body): Json<Value>,
+) -> Response {
     let stop = match body.get("value").and_then(Value::as_str) {
         Some("stop") => true,
         Some("resume") => false,
-        _ => return bad(StatusCode::UNPROCESSABLE_ENTITY, "value must be \"stop\" or \"resume\""),
+        _ => {
+            return bad(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "value must be \"stop\" or \"resume\"",
+            );
+        }
     };
     match em.set_marketing_preference(&wa_id, &number_of(&em, &body), stop) {
         Ok(()) => Json(json!({"ok": true})).into_response(),
@@ -142,7 +176,11 @@ async fn marketing(State(em): State<Emulator>, Path(wa_id): Path<String>, Json(b
     }
 }
 
-async fn block(State(em): State<Emulator>, Path(wa_id): Path<String>, Json(body): Json<Value>) -> Response {
+async fn block(
+    State(em): State<Emulator>,
+    Path(wa_id): Path<String>,
+    Json(body): Json<Value>,
+) -> Response {
     let blocked = body.get("blocked").and_then(Value::as_bool).unwrap_or(true);
     match em.set_blocked(&wa_id, blocked) {
         Ok(()) => Json(json!({"ok": true})).into_response(),
@@ -150,7 +188,11 @@ async fn block(State(em): State<Emulator>, Path(wa_id): Path<String>, Json(body)
     }
 }
 
-async fn change_number(State(em): State<Emulator>, Path(wa_id): Path<String>, Json(body): Json<Value>) -> Response {
+async fn change_number(
+    State(em): State<Emulator>,
+    Path(wa_id): Path<String>,
+    Json(body): Json<Value>,
+) -> Response {
     let Some(new) = body.get("new_wa_id").and_then(Value::as_str) else {
         return bad(StatusCode::UNPROCESSABLE_ENTITY, "new_wa_id is required");
     };
@@ -160,8 +202,14 @@ async fn change_number(State(em): State<Emulator>, Path(wa_id): Path<String>, Js
     }
 }
 
-async fn outbox(State(em): State<Emulator>, Query(q): Query<HashMap<String, String>>) -> Json<Value> {
-    let limit = q.get("limit").and_then(|l| l.parse::<usize>().ok()).unwrap_or(1000);
+async fn outbox(
+    State(em): State<Emulator>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Json<Value> {
+    let limit = q
+        .get("limit")
+        .and_then(|l| l.parse::<usize>().ok())
+        .unwrap_or(1000);
     let all = em.outbox();
     let start = match q.get("after") {
         Some(after) => all.iter().position(|r| &r.id == after).map_or(0, |i| i + 1),
@@ -176,8 +224,15 @@ async fn clock(State(em): State<Emulator>) -> Json<Value> {
 }
 
 async fn advance(State(em): State<Emulator>, Json(body): Json<Value>) -> Response {
-    let Some(secs) = body.get("seconds").and_then(Value::as_f64).filter(|s| *s >= 0.0) else {
-        return bad(StatusCode::UNPROCESSABLE_ENTITY, "seconds must be a non-negative number");
+    let Some(secs) = body
+        .get("seconds")
+        .and_then(Value::as_f64)
+        .filter(|s| *s >= 0.0)
+    else {
+        return bad(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "seconds must be a non-negative number",
+        );
     };
     em.advance(Duration::from_millis((secs * 1000.0) as u64));
     Json(json!({"now_ms": em.now_ms()})).into_response()
@@ -216,20 +271,32 @@ struct TemplateKey {
     language: String,
 }
 
-async fn set_faults(State(em): State<Emulator>, body: Result<Json<FaultsPatch>, axum::extract::rejection::JsonRejection>) -> Response {
+async fn set_faults(
+    State(em): State<Emulator>,
+    body: Result<Json<FaultsPatch>, axum::extract::rejection::JsonRejection>,
+) -> Response {
     let Json(p) = match body {
         Ok(b) => b,
         Err(e) => return bad(StatusCode::UNPROCESSABLE_ENTITY, e.body_text()),
     };
-    for rate in [p.error_rate_5xx, p.timeout_rate, p.drop_rate].into_iter().flatten() {
+    for rate in [p.error_rate_5xx, p.timeout_rate, p.drop_rate]
+        .into_iter()
+        .flatten()
+    {
         if !(0.0..=1.0).contains(&rate) {
-            return bad(StatusCode::UNPROCESSABLE_ENTITY, "rates are between 0.0 and 1.0");
+            return bad(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "rates are between 0.0 and 1.0",
+            );
         }
     }
-    if let Some(q) = &p.quality {
-        if !matches!(q.as_str(), "GREEN" | "YELLOW" | "RED") {
-            return bad(StatusCode::UNPROCESSABLE_ENTITY, "quality must be GREEN, YELLOW or RED");
-        }
+    if let Some(q) = &p.quality
+        && !matches!(q.as_str(), "GREEN" | "YELLOW" | "RED")
+    {
+        return bad(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "quality must be GREEN, YELLOW or RED",
+        );
     }
     {
         let mut st = em.state();
@@ -243,20 +310,36 @@ async fn set_faults(State(em): State<Emulator>, body: Result<Json<FaultsPatch>, 
         macro_rules! set {
             ($($k:ident),*) => { $( if let Some(v) = p.$k { f.$k = v; } )* };
         }
-        set!(error_rate_5xx, latency_ms, latency_jitter_ms, timeout_rate, drop_rate, token_expired);
+        set!(
+            error_rate_5xx,
+            latency_ms,
+            latency_jitter_ms,
+            timeout_rate,
+            drop_rate,
+            token_expired
+        );
     }
-    let number = p.phone_number_id.clone().unwrap_or_else(|| em.default_number());
+    let number = p
+        .phone_number_id
+        .clone()
+        .unwrap_or_else(|| em.default_number());
     if let Some(q) = p.quality {
         em.set_quality(&number, &q);
     }
     if let Some(r) = p.account_restriction {
         em.set_restriction(r);
     }
-    for (key, status) in [(p.template_paused, "PAUSED"), (p.template_disabled, "DISABLED")] {
-        if let Some(k) = key {
-            if !em.set_template_status(&k.name, &k.language, status) {
-                return bad(StatusCode::NOT_FOUND, format!("no template {} in {}", k.name, k.language));
-            }
+    for (key, status) in [
+        (p.template_paused, "PAUSED"),
+        (p.template_disabled, "DISABLED"),
+    ] {
+        if let Some(k) = key
+            && !em.set_template_status(&k.name, &k.language, status)
+        {
+            return bad(
+                StatusCode::NOT_FOUND,
+                format!("no template {} in {}", k.name, k.language),
+            );
         }
     }
     Json(json!(em.state().faults)).into_response()
@@ -267,7 +350,9 @@ impl Emulator {
     pub fn set_quality(&self, phone_number_id: &str, quality: &str) {
         let (display, old) = {
             let mut st = self.state();
-            let Some(n) = st.numbers.get_mut(phone_number_id) else { return };
+            let Some(n) = st.numbers.get_mut(phone_number_id) else {
+                return;
+            };
             let old = std::mem::replace(&mut n.quality, quality.to_owned());
             (n.spec.display_phone_number.clone(), old)
         };
@@ -276,7 +361,11 @@ impl Emulator {
             "YELLOW" => 1,
             _ => 0,
         };
-        let event = if rank(quality) < rank(&old) { "DOWNGRADE" } else { "UPGRADE" };
+        let event = if rank(quality) < rank(&old) {
+            "DOWNGRADE"
+        } else {
+            "UPGRADE"
+        };
         let tier = self.config().messaging_limit.as_str();
         self.emit(Update {
             field: "phone_number_quality_update".into(),
@@ -299,18 +388,32 @@ impl Emulator {
         } else {
             json!({"event": "ACCOUNT_RESTRICTION", "restriction_info": []})
         };
-        self.emit(Update { field: "account_update".into(), payload: Payload::Other(value) });
+        self.emit(Update {
+            field: "account_update".into(),
+            payload: Payload::Other(value),
+        });
     }
 }
 
-async fn webhooks(State(em): State<Emulator>, Query(q): Query<HashMap<String, String>>) -> Json<Value> {
-    let limit = q.get("limit").and_then(|l| l.parse::<usize>().ok()).unwrap_or(1000);
+async fn webhooks(
+    State(em): State<Emulator>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Json<Value> {
+    let limit = q
+        .get("limit")
+        .and_then(|l| l.parse::<usize>().ok())
+        .unwrap_or(1000);
     let log = em.deliveries();
     let skip = log.len().saturating_sub(limit);
-    Json(json!({"delivered_updates": em.delivered_updates(), "attempts": log.into_iter().skip(skip).collect::<Vec<_>>()}))
+    Json(
+        json!({"delivered_updates": em.delivered_updates(), "attempts": log.into_iter().skip(skip).collect::<Vec<_>>()}),
+    )
 }
 
-async fn start_traffic(State(em): State<Emulator>, body: Result<Json<traffic::TrafficSpec>, axum::extract::rejection::JsonRejection>) -> Response {
+async fn start_traffic(
+    State(em): State<Emulator>,
+    body: Result<Json<traffic::TrafficSpec>, axum::extract::rejection::JsonRejection>,
+) -> Response {
     match body {
         Ok(Json(spec)) => match em.start_traffic(spec) {
             Ok(()) => (StatusCode::ACCEPTED, Json(json!(em.traffic_stats()))).into_response(),

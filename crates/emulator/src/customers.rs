@@ -21,10 +21,11 @@ pub enum CustomerError {
 }
 
 const SAMPLE_PNG: &[u8] = &[
-    0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44, 0x52, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00,
-    0x00, 0x01, 0x08, 0x06, 0x00, 0x00, 0x00, 0x1f, 0x15, 0xc4, 0x89, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9c, 0x63,
-    0xf8, 0xcf, 0xc0, 0xf0, 0x1f, 0x00, 0x05, 0x00, 0x01, 0xff, 0x89, 0x99, 0x3d, 0x1d, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4e, 0x44,
-    0xae, 0x42, 0x60, 0x82,
+    0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44, 0x52,
+    0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x06, 0x00, 0x00, 0x00, 0x1f, 0x15, 0xc4,
+    0x89, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9c, 0x63, 0xf8, 0xcf, 0xc0, 0xf0,
+    0x1f, 0x00, 0x05, 0x00, 0x01, 0xff, 0x89, 0x99, 0x3d, 0x1d, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45,
+    0x4e, 0x44, 0xae, 0x42, 0x60, 0x82,
 ];
 
 fn sample_media(kind: &str) -> (&'static [u8], &'static str) {
@@ -53,7 +54,10 @@ impl Emulator {
 
     fn number_display(&self, phone_number_id: &str) -> Result<String, CustomerError> {
         let st = self.state();
-        st.numbers.get(phone_number_id).map(|n| n.spec.display_phone_number.clone()).ok_or_else(|| CustomerError::UnknownNumber(phone_number_id.into()))
+        st.numbers
+            .get(phone_number_id)
+            .map(|n| n.spec.display_phone_number.clone())
+            .ok_or_else(|| CustomerError::UnknownNumber(phone_number_id.into()))
     }
 
     /// The first configured number (what a single-number test talks to).
@@ -66,15 +70,43 @@ impl Emulator {
     /// with `context` or `referral`; the emulator adds sender, id and timestamp, fills in media
     /// ids and URLs, opens the service window (and a free-entry-point window for a referral),
     /// and delivers it as a signed `messages` webhook. Returns the inbound wamid.
-    pub fn customer_sends(&self, wa_id: &str, phone_number_id: &str, content: Value) -> Result<String, CustomerError> {
-        let Value::Object(mut msg) = content else { return Err(CustomerError::Invalid("the message must be a JSON object".into())) };
-        let kind = msg.get("type").and_then(Value::as_str).ok_or_else(|| CustomerError::Invalid("the message needs a \"type\"".into()))?.to_owned();
+    pub fn customer_sends(
+        &self,
+        wa_id: &str,
+        phone_number_id: &str,
+        content: Value,
+    ) -> Result<String, CustomerError> {
+        self.customer_sends_at(wa_id, phone_number_id, content, self.now_ms())
+    }
+
+    pub(crate) fn customer_sends_at(
+        &self,
+        wa_id: &str,
+        phone_number_id: &str,
+        content: Value,
+        now: i64,
+    ) -> Result<String, CustomerError> {
+        let Value::Object(mut msg) = content else {
+            return Err(CustomerError::Invalid(
+                "the message must be a JSON object".into(),
+            ));
+        };
+        let kind = msg
+            .get("type")
+            .and_then(Value::as_str)
+            .ok_or_else(|| CustomerError::Invalid("the message needs a \"type\"".into()))?
+            .to_owned();
         let display = self.number_display(phone_number_id)?;
         // Media a customer sends is stored, so it can be downloaded like Meta's.
-        if matches!(kind.as_str(), "image" | "video" | "audio" | "document" | "sticker") {
+        if matches!(
+            kind.as_str(),
+            "image" | "video" | "audio" | "document" | "sticker"
+        ) {
             let obj = msg.entry(kind.clone()).or_insert_with(|| json!({}));
             if !obj.is_object() {
-                return Err(CustomerError::Invalid(format!("\"{kind}\" must be an object")));
+                return Err(CustomerError::Invalid(format!(
+                    "\"{kind}\" must be an object"
+                )));
             }
             if obj.get("id").is_none() {
                 let (bytes, mime) = sample_media(&kind);
@@ -86,19 +118,28 @@ impl Emulator {
                 obj["url"] = json!(self.media_url(&id));
             }
         }
-        let now = self.now_ms();
         let (contact, from_user_id, wamid) = {
             let mut st = self.state();
             let seq = st.next_seq();
-            let c = st.customers.get_mut(wa_id).ok_or_else(|| CustomerError::UnknownCustomer(wa_id.into()))?;
+            let c = st
+                .customers
+                .get_mut(wa_id)
+                .ok_or_else(|| CustomerError::UnknownCustomer(wa_id.into()))?;
             c.last_inbound_ms.insert(phone_number_id.to_owned(), now);
             if msg.contains_key("referral") {
-                c.fep_until_ms.insert(phone_number_id.to_owned(), now + 72 * 3_600_000);
+                c.fep_until_ms
+                    .insert(phone_number_id.to_owned(), now + 72 * 3_600_000);
             }
             let contact = c.contact_json();
             let user_id = c.user_id.clone();
             let wamid = crate::ids::wamid(wa_id, seq, true);
-            st.inbound.insert(wamid.clone(), InboundRecord { wa_id: wa_id.into(), phone_number_id: phone_number_id.into() });
+            st.inbound.insert(
+                wamid.clone(),
+                InboundRecord {
+                    wa_id: wa_id.into(),
+                    phone_number_id: phone_number_id.into(),
+                },
+            );
             (contact, user_id, wamid)
         };
         let mut full = serde_json::Map::new();
@@ -125,12 +166,20 @@ impl Emulator {
 
     /// Marketing stop or resume from the WhatsApp client: a `user_preferences` webhook, and
     /// marketing templates fail with 131050 while stopped.
-    pub fn set_marketing_preference(&self, wa_id: &str, phone_number_id: &str, stop: bool) -> Result<(), CustomerError> {
+    pub fn set_marketing_preference(
+        &self,
+        wa_id: &str,
+        phone_number_id: &str,
+        stop: bool,
+    ) -> Result<(), CustomerError> {
         let display = self.number_display(phone_number_id)?;
         let now = self.now_ms();
         let (contact, user_id) = {
             let mut st = self.state();
-            let c = st.customers.get_mut(wa_id).ok_or_else(|| CustomerError::UnknownCustomer(wa_id.into()))?;
+            let c = st
+                .customers
+                .get_mut(wa_id)
+                .ok_or_else(|| CustomerError::UnknownCustomer(wa_id.into()))?;
             c.opted_out_marketing = stop;
             (c.contact_json(), c.user_id.clone())
         };
@@ -141,7 +190,13 @@ impl Emulator {
         });
         self.emit(Update {
             field: "user_preferences".into(),
-            payload: Payload::Messaging { phone_number_id: phone_number_id.into(), display_phone_number: display, key: "user_preferences", items: vec![pref], contacts: vec![contact] },
+            payload: Payload::Messaging {
+                phone_number_id: phone_number_id.into(),
+                display_phone_number: display,
+                key: "user_preferences",
+                items: vec![pref],
+                contacts: vec![contact],
+            },
         });
         Ok(())
     }
@@ -149,22 +204,35 @@ impl Emulator {
     /// The customer blocks (or unblocks) the business: later sends fail with 131026.
     pub fn set_blocked(&self, wa_id: &str, blocked: bool) -> Result<(), CustomerError> {
         let mut st = self.state();
-        let c = st.customers.get_mut(wa_id).ok_or_else(|| CustomerError::UnknownCustomer(wa_id.into()))?;
+        let c = st
+            .customers
+            .get_mut(wa_id)
+            .ok_or_else(|| CustomerError::UnknownCustomer(wa_id.into()))?;
         c.blocked_business = blocked;
         Ok(())
     }
 
     /// The customer moves to a new number: Meta sends a `user_changed_number` system message
     /// and, because a BSUID is regenerated with the number, a `user_changed_user_id` one.
-    pub fn change_number(&self, wa_id: &str, new_wa_id: &str, phone_number_id: &str) -> Result<(), CustomerError> {
+    pub fn change_number(
+        &self,
+        wa_id: &str,
+        new_wa_id: &str,
+        phone_number_id: &str,
+    ) -> Result<(), CustomerError> {
         if !(7..=15).contains(&new_wa_id.len()) || !new_wa_id.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(CustomerError::Invalid(format!("{new_wa_id:?} is not a phone number (digits only)")));
+            return Err(CustomerError::Invalid(format!(
+                "{new_wa_id:?} is not a phone number (digits only)"
+            )));
         }
         let display = self.number_display(phone_number_id)?;
         let now = self.now_ms();
         let (old_user, new_user, name, seq) = {
             let mut st = self.state();
-            let mut c = st.customers.remove(wa_id).ok_or_else(|| CustomerError::UnknownCustomer(wa_id.into()))?;
+            let mut c = st
+                .customers
+                .remove(wa_id)
+                .ok_or_else(|| CustomerError::UnknownCustomer(wa_id.into()))?;
             st.by_bsuid.remove(&c.user_id);
             let old_user = c.user_id.clone();
             c.wa_id = new_wa_id.to_owned();
@@ -184,14 +252,26 @@ impl Emulator {
         });
         self.emit(Update {
             field: "messages".into(),
-            payload: Payload::Messaging { phone_number_id: phone_number_id.into(), display_phone_number: display, key: "messages", items: vec![number_change, id_change], contacts: vec![] },
+            payload: Payload::Messaging {
+                phone_number_id: phone_number_id.into(),
+                display_phone_number: display,
+                key: "messages",
+                items: vec![number_change, id_change],
+                contacts: vec![],
+            },
         });
         Ok(())
     }
 
     /// Moves an outbound message to `status` if that is forward (statuses never go backwards;
     /// `failed` is terminal), emits the status webhook, and lets the customer react.
-    pub(crate) fn advance_status(&self, id: &str, status: &'static str, error: Option<i64>) {
+    pub(crate) fn advance_status(
+        &self,
+        id: &str,
+        status: &'static str,
+        error: Option<i64>,
+        now: i64,
+    ) {
         let rank = |s: &str| match s {
             "sent" => 1,
             "delivered" => 2,
@@ -199,7 +279,6 @@ impl Emulator {
             "played" => 4,
             _ => 0,
         };
-        let now = self.now_ms();
         let (update, follow_ups) = {
             let mut st = self.state();
             let Some(rec) = st.outbox.get(id) else { return };
@@ -213,11 +292,23 @@ impl Emulator {
             let by_bsuid = rec.to.is_none();
             let callback = rec.request.get("biz_opaque_callback_data").cloned();
             // Pricing goes with `sent` and with `delivered` (one of delivered/read, §6.2).
-            let pricing = if matches!(status, "sent" | "delivered") { rec.pricing.clone() } else { None };
+            let pricing = if matches!(status, "sent" | "delivered") {
+                rec.pricing.clone()
+            } else {
+                None
+            };
             let customer = st.customers.get(&wa_id).cloned();
-            let display = st.numbers.get(&number_id).map(|n| n.spec.display_phone_number.clone()).unwrap_or_default();
+            let display = st
+                .numbers
+                .get(&number_id)
+                .map(|n| n.spec.display_phone_number.clone())
+                .unwrap_or_default();
             let rec = st.outbox.get_mut(id).expect("present");
-            rec.statuses.push(crate::state::StatusRecord { status: status.into(), at_ms: now, error_code: error });
+            rec.statuses.push(crate::state::StatusRecord {
+                status: status.into(),
+                at_ms: now,
+                error_code: error,
+            });
 
             let mut s = json!({"id": id, "status": status, "timestamp": (now / 1000).to_string()});
             let hide_phone = by_bsuid && customer.as_ref().is_some_and(|c| c.username.is_some());
@@ -232,37 +323,79 @@ impl Emulator {
             }
             if let Some(p) = &pricing {
                 if p["type"] == "free_entry_point" {
-                    let exp = customer.as_ref().and_then(|c| c.fep_until_ms.get(&number_id)).copied().unwrap_or(now) / 1000;
+                    let exp = customer
+                        .as_ref()
+                        .and_then(|c| c.fep_until_ms.get(&number_id))
+                        .copied()
+                        .unwrap_or(now)
+                        / 1000;
                     s["conversation"] = json!({"id": crate::ids::conversation_id(), "expiration_timestamp": exp.to_string(), "origin": {"type": "referral_conversion"}});
                 }
                 s["pricing"] = p.clone();
             }
             if let Some(code) = error {
                 let (title, details) = failure_text(code);
-                s["errors"] = json!([switchboard_cloudapi::WebhookError::new(switchboard_cloudapi::ErrorCode(code), title, details)]);
+                s["errors"] = json!([switchboard_cloudapi::WebhookError::new(
+                    switchboard_cloudapi::ErrorCode(code),
+                    title,
+                    details
+                )]);
             }
             // Since the 2026 BSUID rollout statuses carry the recipient's profile (clients such
             // as pywa rely on it).
             let contacts: Vec<Value> = customer.iter().map(Customer::contact_json).collect();
             let mut follow = Vec::new();
-            if status == "delivered" {
-                if let Some(c) = &customer {
+            if status == "delivered"
+                && let Some(c) = &customer
+            {
+                {
                     if c.reads {
-                        let at = now + c.read_delay_ms.unwrap_or(self.config().statuses.read_ms) as i64;
-                        follow.push((at, crate::Event::Status { id: id.to_owned(), status: "read", error: None }));
+                        let at =
+                            now + c.read_delay_ms.unwrap_or(self.config().statuses.read_ms) as i64;
+                        follow.push((
+                            at,
+                            crate::Event::Status {
+                                id: id.to_owned(),
+                                status: "read",
+                                error: None,
+                            },
+                        ));
                         if voice {
-                            follow.push((at + 1_000, crate::Event::Status { id: id.to_owned(), status: "played", error: None }));
+                            follow.push((
+                                at + 1_000,
+                                crate::Event::Status {
+                                    id: id.to_owned(),
+                                    status: "played",
+                                    error: None,
+                                },
+                            ));
                         }
                     }
-                    if let Some(r) = &c.auto_reply {
-                        if rand::random::<f64>() < r.probability {
-                            follow.push((now + r.delay_ms as i64, crate::Event::CustomerWrites { wa_id: wa_id.clone(), phone_number_id: number_id.clone(), text: r.text.clone() }));
-                        }
+                    if let Some(r) = &c.auto_reply
+                        && rand::random::<f64>() < r.probability
+                    {
+                        follow.push((
+                            now + r.delay_ms as i64,
+                            crate::Event::CustomerWrites {
+                                wa_id: wa_id.clone(),
+                                phone_number_id: number_id.clone(),
+                                text: r.text.clone(),
+                            },
+                        ));
                     }
                 }
             }
             (
-                Update { field: "messages".into(), payload: Payload::Messaging { phone_number_id: number_id, display_phone_number: display, key: "statuses", items: vec![s], contacts } },
+                Update {
+                    field: "messages".into(),
+                    payload: Payload::Messaging {
+                        phone_number_id: number_id,
+                        display_phone_number: display,
+                        key: "statuses",
+                        items: vec![s],
+                        contacts,
+                    },
+                },
                 follow,
             )
         };
@@ -276,13 +409,30 @@ impl Emulator {
 fn failure_text(code: i64) -> (&'static str, &'static str) {
     match code {
         131026 => ("Message undeliverable", "Message Undeliverable."),
-        131047 => ("Re-engagement message", "Message failed to send because more than 24 hours have passed since the customer last replied to this number."),
-        131049 => ("This message was not delivered to maintain healthy ecosystem engagement.", "In order to maintain a healthy ecosystem engagement, the message failed to be delivered."),
-        131050 => ("Unable to deliver the message. This recipient has chosen to stop receiving marketing messages on WhatsApp from your business.", "The user has stopped marketing messages from this business."),
-        131053 => ("Media upload error", "Unable to retrieve or upload the media: no media with this id."),
-        131009 => ("Parameter value is not valid", "The reacted-to message is unknown, deleted or older than 30 days."),
-        131064 => ("Messaging limit reached", "The business portfolio reached its messaging limit of unique users in 24 hours."),
+        131047 => (
+            "Re-engagement message",
+            "Message failed to send because more than 24 hours have passed since the customer last replied to this number.",
+        ),
+        131049 => (
+            "This message was not delivered to maintain healthy ecosystem engagement.",
+            "In order to maintain a healthy ecosystem engagement, the message failed to be delivered.",
+        ),
+        131050 => (
+            "Unable to deliver the message. This recipient has chosen to stop receiving marketing messages on WhatsApp from your business.",
+            "The user has stopped marketing messages from this business.",
+        ),
+        131053 => (
+            "Media upload error",
+            "Unable to retrieve or upload the media: no media with this id.",
+        ),
+        131009 => (
+            "Parameter value is not valid",
+            "The reacted-to message is unknown, deleted or older than 30 days.",
+        ),
+        131064 => (
+            "Messaging limit reached",
+            "The business portfolio reached its messaging limit of unique users in 24 hours.",
+        ),
         _ => ("Something went wrong", "Unknown error."),
     }
 }
-

@@ -56,14 +56,21 @@ pub async fn apply(State(em): State<Emulator>, req: Request, next: Next) -> Resp
     let (latency, outcome) = {
         let mut st = em.state();
         let f = &mut st.faults;
-        let jitter = if f.latency_jitter_ms > 0 { rand::random_range(0..f.latency_jitter_ms) } else { 0 };
+        let jitter = if f.latency_jitter_ms > 0 {
+            rand::random_range(0..f.latency_jitter_ms)
+        } else {
+            0
+        };
         let latency = f.latency_ms + jitter;
         let outcome = if f.token_expired {
             Outcome::Fail(expired_token())
         } else if let Some(fail) = f.fail_next.as_mut().filter(|n| n.count > 0) {
             fail.count -= 1;
             let code = ErrorCode(fail.code);
-            let details = fail.details.clone().unwrap_or_else(|| "Injected by the emulator's fail_next fault.".into());
+            let details = fail
+                .details
+                .clone()
+                .unwrap_or_else(|| "Injected by the emulator's fail_next fault.".into());
             let status = fail.http_status.unwrap_or_else(|| code.http_status());
             if fail.count == 0 {
                 f.fail_next = None;
@@ -74,7 +81,12 @@ pub async fn apply(State(em): State<Emulator>, req: Request, next: Next) -> Resp
         } else if chance(f.drop_rate) {
             Outcome::Drop
         } else if chance(f.error_rate_5xx) {
-            Outcome::Fail(graph_error(500, ErrorCode::UNKNOWN_ERROR, "Something went wrong", "Injected 5xx."))
+            Outcome::Fail(graph_error(
+                500,
+                ErrorCode::UNKNOWN_ERROR,
+                "Something went wrong",
+                "Injected 5xx.",
+            ))
         } else {
             Outcome::Pass
         };
@@ -88,17 +100,27 @@ pub async fn apply(State(em): State<Emulator>, req: Request, next: Next) -> Resp
         Outcome::Fail(r) => r,
         Outcome::Hang => {
             tokio::time::sleep(Duration::from_secs(3600)).await;
-            graph_error(500, ErrorCode::UNKNOWN_ERROR, "Timeout", "The emulator hung this call on purpose.")
+            graph_error(
+                500,
+                ErrorCode::UNKNOWN_ERROR,
+                "Timeout",
+                "The emulator hung this call on purpose.",
+            )
         }
         // A body that fails after the headers makes the server abort the connection mid-response.
         Outcome::Drop => {
             let stream = futures_lite_error_stream();
-            Response::builder().status(200).header("content-type", "application/json").body(Body::from_stream(stream)).expect("valid response")
+            Response::builder()
+                .status(200)
+                .header("content-type", "application/json")
+                .body(Body::from_stream(stream))
+                .expect("valid response")
         }
     }
 }
 
-fn futures_lite_error_stream() -> impl futures_core::Stream<Item = Result<bytes::Bytes, std::io::Error>> + Send {
+fn futures_lite_error_stream()
+-> impl futures_core::Stream<Item = Result<bytes::Bytes, std::io::Error>> + Send {
     ErrorOnce(false)
 }
 
@@ -106,12 +128,18 @@ struct ErrorOnce(bool);
 
 impl futures_core::Stream for ErrorOnce {
     type Item = Result<bytes::Bytes, std::io::Error>;
-    fn poll_next(mut self: std::pin::Pin<&mut Self>, _: &mut std::task::Context<'_>) -> std::task::Poll<Option<Self::Item>> {
+    fn poll_next(
+        mut self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
         if self.0 {
             std::task::Poll::Ready(None)
         } else {
             self.0 = true;
-            std::task::Poll::Ready(Some(Err(std::io::Error::new(std::io::ErrorKind::ConnectionReset, "dropped by the emulator"))))
+            std::task::Poll::Ready(Some(Err(std::io::Error::new(
+                std::io::ErrorKind::ConnectionReset,
+                "dropped by the emulator",
+            ))))
         }
     }
 }
@@ -130,5 +158,12 @@ pub fn expired_token() -> Response {
     e.message = "Error validating access token: Session has expired.".into();
     e.error_subcode = Some(463);
     e.error_data = None;
-    (axum::http::StatusCode::UNAUTHORIZED, axum::Json(switchboard_cloudapi::GraphErrorBody { error: e, extra: Default::default() })).into_response()
+    (
+        axum::http::StatusCode::UNAUTHORIZED,
+        axum::Json(switchboard_cloudapi::GraphErrorBody {
+            error: e,
+            extra: Default::default(),
+        }),
+    )
+        .into_response()
 }

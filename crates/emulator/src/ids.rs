@@ -9,7 +9,11 @@ pub fn wamid(wa_id: &str, seq: u64, inbound: bool) -> String {
     let mut blob = Vec::with_capacity(48);
     blob.extend_from_slice(&[0x1c, 0x18, wa_id.len() as u8]);
     blob.extend_from_slice(wa_id.as_bytes());
-    blob.extend_from_slice(if inbound { &[0x15, 0x02, 0x00, 0x12, 0x18] } else { &[0x15, 0x02, 0x00, 0x11, 0x18] });
+    blob.extend_from_slice(if inbound {
+        &[0x15, 0x02, 0x00, 0x12, 0x18]
+    } else {
+        &[0x15, 0x02, 0x00, 0x11, 0x18]
+    });
     blob.extend_from_slice(&seq.to_be_bytes());
     blob.extend_from_slice(&rand::random::<[u8; 6]>());
     format!("wamid.{}", STANDARD.encode(blob))
@@ -17,7 +21,10 @@ pub fn wamid(wa_id: &str, seq: u64, inbound: bool) -> String {
 
 /// A 16-digit numeric id (media, templates).
 pub fn numeric(seq: u64) -> String {
-    format!("{}", 1_000_000_000_000_000u64 + seq * 1_000 + rand::random_range(0..1_000u64))
+    format!(
+        "{}",
+        1_000_000_000_000_000u64 + seq * 1_000 + rand::random_range(0..1_000u64)
+    )
 }
 
 pub fn fbtrace() -> String {

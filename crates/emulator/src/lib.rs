@@ -58,13 +58,24 @@ pub struct Inner {
 #[derive(Debug)]
 pub enum Event {
     /// Advance an outbound message: `sent`, `delivered`, `read`, `played` or `failed` with a code.
-    Status { id: String, status: &'static str, error: Option<i64> },
+    Status {
+        id: String,
+        status: &'static str,
+        error: Option<i64>,
+    },
     /// A simulated customer writes.
-    CustomerWrites { wa_id: String, phone_number_id: String, text: String },
+    CustomerWrites {
+        wa_id: String,
+        phone_number_id: String,
+        text: String,
+    },
     /// A template review finishes.
     TemplateReview { template_id: String },
     /// Try a webhook batch again.
-    Redeliver { batch: Arc<webhooks::Batch>, attempt: usize },
+    Redeliver {
+        batch: Arc<webhooks::Batch>,
+        attempt: usize,
+    },
 }
 
 #[derive(Debug)]
@@ -122,8 +133,14 @@ impl Drop for RunningEmulator {
 }
 
 impl Emulator {
-    pub fn new(config: EmulatorConfig) -> (Emulator, tokio::sync::mpsc::UnboundedReceiver<webhooks::Update>) {
-        let (outgoing, rx) = webhooks::Outgoing::new(config.webhooks.concurrency, config.webhooks.timeout_ms);
+    pub fn new(
+        config: EmulatorConfig,
+    ) -> (
+        Emulator,
+        tokio::sync::mpsc::UnboundedReceiver<webhooks::Update>,
+    ) {
+        let (outgoing, rx) =
+            webhooks::Outgoing::new(config.webhooks.concurrency, config.webhooks.timeout_ms);
         let state = state::State::new(&config);
         let inner = Inner {
             config,
@@ -140,7 +157,10 @@ impl Emulator {
     }
 
     /// Binds `addr` (port 0 for any), starts serving and the background tasks.
-    pub async fn start(config: EmulatorConfig, addr: SocketAddr) -> std::io::Result<RunningEmulator> {
+    pub async fn start(
+        config: EmulatorConfig,
+        addr: SocketAddr,
+    ) -> std::io::Result<RunningEmulator> {
         let listener = TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
         let (em, rx) = Emulator::new(config);
@@ -152,7 +172,12 @@ impl Emulator {
         let server = tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
-        Ok(RunningEmulator { emulator: em, addr, base_url, server })
+        Ok(RunningEmulator {
+            emulator: em,
+            addr,
+            base_url,
+            server,
+        })
     }
 
     pub fn config(&self) -> &EmulatorConfig {
@@ -173,13 +198,23 @@ impl Emulator {
 
     /// All routes: the Graph API (with faults applied) and the control API.
     pub fn router(&self) -> Router {
-        let graph = graph::router().layer(axum::middleware::from_fn_with_state(self.clone(), faults::apply));
-        Router::new().merge(control::router()).merge(graph).with_state(self.clone())
+        let graph = graph::router().layer(axum::middleware::from_fn_with_state(
+            self.clone(),
+            faults::apply,
+        ));
+        Router::new()
+            .merge(control::router())
+            .merge(graph)
+            .with_state(self.clone())
     }
 
     pub(crate) fn schedule(&self, due_ms: i64, event: Event) {
         let seq = self.0.seq.fetch_add(1, Ordering::Relaxed);
-        self.0.schedule.lock().expect("schedule lock").push(Reverse(Scheduled { due_ms, seq, event }));
+        self.0
+            .schedule
+            .lock()
+            .expect("schedule lock")
+            .push(Reverse(Scheduled { due_ms, seq, event }));
         self.0.wake.notify_one();
     }
 
@@ -198,22 +233,30 @@ impl Emulator {
             let next = {
                 let mut heap = self.0.schedule.lock().expect("schedule lock");
                 match heap.peek() {
-                    Some(Reverse(s)) if s.due_ms <= now => heap.pop().map(|Reverse(s)| s.event),
+                    Some(Reverse(s)) if s.due_ms <= now => {
+                        heap.pop().map(|Reverse(s)| (s.due_ms, s.event))
+                    }
                     _ => None,
                 }
             };
-            let Some(event) = next else { return ran };
-            self.handle(event);
+            let Some((due, event)) = next else { return ran };
+            self.handle(event, due);
             ran += 1;
         }
     }
 
-    fn handle(&self, event: Event) {
+    /// Runs one event as of `at` (its due time: when the clock jumps, each event still happens
+    /// at its own time, and what it schedules is timed from there).
+    fn handle(&self, event: Event, at: i64) {
         match event {
-            Event::Status { id, status, error } => self.advance_status(&id, status, error),
-            Event::CustomerWrites { wa_id, phone_number_id, text } => {
+            Event::Status { id, status, error } => self.advance_status(&id, status, error, at),
+            Event::CustomerWrites {
+                wa_id,
+                phone_number_id,
+                text,
+            } => {
                 let content = serde_json::json!({"type": "text", "text": {"body": text}});
-                let _ = self.customer_sends(&wa_id, &phone_number_id, content);
+                let _ = self.customer_sends_at(&wa_id, &phone_number_id, content, at);
             }
             Event::TemplateReview { template_id } => self.finish_review(&template_id),
             Event::Redeliver { batch, attempt } => self.spawn_delivery(batch, attempt),
@@ -225,7 +268,9 @@ impl Emulator {
             self.run_due();
             let wait = {
                 let heap = self.0.schedule.lock().expect("schedule lock");
-                heap.peek().map(|Reverse(s)| (s.due_ms - self.0.clock.now_ms()).clamp(1, 50) as u64).unwrap_or(50)
+                heap.peek()
+                    .map(|Reverse(s)| (s.due_ms - self.0.clock.now_ms()).clamp(1, 50) as u64)
+                    .unwrap_or(50)
             };
             tokio::select! {
                 _ = tokio::time::sleep(Duration::from_millis(wait)) => {}
@@ -237,11 +282,21 @@ impl Emulator {
     /// What the business sent, oldest first, after `after` (an outbox id) if given.
     pub fn outbox(&self) -> Vec<OutboxRecord> {
         let st = self.state();
-        st.outbox_order.iter().filter_map(|id| st.outbox.get(id).cloned()).collect()
+        st.outbox_order
+            .iter()
+            .filter_map(|id| st.outbox.get(id).cloned())
+            .collect()
     }
 
     pub fn deliveries(&self) -> Vec<webhooks::DeliveryRecord> {
-        self.0.outgoing.log.lock().expect("log lock").iter().cloned().collect()
+        self.0
+            .outgoing
+            .log
+            .lock()
+            .expect("log lock")
+            .iter()
+            .cloned()
+            .collect()
     }
 
     /// Updates delivered to the receiver with a 2xx.

@@ -86,7 +86,9 @@ impl Customer {
     pub fn new(wa_id: &str, name: Option<&str>) -> Customer {
         Customer {
             wa_id: wa_id.to_owned(),
-            name: name.map(str::to_owned).unwrap_or_else(|| format!("Customer {}", &wa_id[wa_id.len().saturating_sub(4)..])),
+            name: name
+                .map(str::to_owned)
+                .unwrap_or_else(|| format!("Customer {}", &wa_id[wa_id.len().saturating_sub(4)..])),
             user_id: bsuid_for(wa_id),
             username: None,
             on_whatsapp: true,
@@ -102,7 +104,9 @@ impl Customer {
     }
 
     pub fn window_open(&self, number: &str, now: i64) -> bool {
-        self.last_inbound_ms.get(number).is_some_and(|t| now - t < DAY_MS)
+        self.last_inbound_ms
+            .get(number)
+            .is_some_and(|t| now - t < DAY_MS)
     }
 
     pub fn fep_open(&self, number: &str, now: i64) -> bool {
@@ -124,18 +128,50 @@ pub fn bsuid_for(wa_id: &str) -> String {
     use sha2::{Digest, Sha256};
     let digest = Sha256::digest(wa_id.as_bytes());
     let n = u64::from_be_bytes(digest[..8].try_into().expect("8 bytes"));
-    format!("{}.{}", country_of(wa_id), n % 10u64.pow(19) + 10u64.pow(19))
+    format!(
+        "{}.{}",
+        country_of(wa_id),
+        n % (9 * 10u64.pow(18)) + 10u64.pow(18)
+    )
 }
 
 /// ISO country of a wa_id by calling code (a short table: enough for simulated customers).
 pub fn country_of(wa_id: &str) -> &'static str {
     const CODES: &[(&str, &str)] = &[
-        ("1", "US"), ("44", "GB"), ("49", "DE"), ("33", "FR"), ("34", "ES"), ("39", "IT"), ("31", "NL"),
-        ("55", "BR"), ("52", "MX"), ("54", "AR"), ("57", "CO"), ("91", "IN"), ("62", "ID"), ("60", "MY"),
-        ("63", "PH"), ("65", "SG"), ("234", "NG"), ("27", "ZA"), ("20", "EG"), ("971", "AE"), ("966", "SA"),
-        ("90", "TR"), ("7", "RU"), ("972", "IL"), ("61", "AU"), ("81", "JP"), ("82", "KR"), ("86", "CN"),
+        ("1", "US"),
+        ("44", "GB"),
+        ("49", "DE"),
+        ("33", "FR"),
+        ("34", "ES"),
+        ("39", "IT"),
+        ("31", "NL"),
+        ("55", "BR"),
+        ("52", "MX"),
+        ("54", "AR"),
+        ("57", "CO"),
+        ("91", "IN"),
+        ("62", "ID"),
+        ("60", "MY"),
+        ("63", "PH"),
+        ("65", "SG"),
+        ("234", "NG"),
+        ("27", "ZA"),
+        ("20", "EG"),
+        ("971", "AE"),
+        ("966", "SA"),
+        ("90", "TR"),
+        ("7", "RU"),
+        ("972", "IL"),
+        ("61", "AU"),
+        ("81", "JP"),
+        ("82", "KR"),
+        ("86", "CN"),
     ];
-    CODES.iter().filter(|(cc, _)| wa_id.starts_with(cc)).max_by_key(|(cc, _)| cc.len()).map_or("US", |(_, c)| c)
+    CODES
+        .iter()
+        .filter(|(cc, _)| wa_id.starts_with(cc))
+        .max_by_key(|(cc, _)| cc.len())
+        .map_or("US", |(_, c)| c)
 }
 
 /// One thing the business sent (or tried to): what the client will see in the outbox.
@@ -313,7 +349,10 @@ mod tests {
     fn messaging_limit_counts_unique_users_in_24h() {
         let mut s = State::new(&EmulatorConfig::default());
         assert!(s.reach("1", 0, Some(2)));
-        assert!(s.reach("1", 10, Some(2)), "the same user again costs nothing");
+        assert!(
+            s.reach("1", 10, Some(2)),
+            "the same user again costs nothing"
+        );
         assert!(s.reach("2", 20, Some(2)));
         assert!(!s.reach("3", 30, Some(2)));
         assert!(s.reach("3", DAY_MS + 1, Some(2)), "the window rolls");

@@ -56,18 +56,29 @@ impl Emulator {
         if spec.customers == 0 || spec.customers > 1_000_000 {
             return Err("customers must be between 1 and 1,000,000".into());
         }
-        if !(spec.rate_per_sec > 0.0 && spec.rate_per_sec <= 100_000.0) || !(spec.duration_secs > 0.0 && spec.duration_secs <= 86_400.0) {
-            return Err("rate_per_sec must be in (0, 100000] and duration_secs in (0, 86400]".into());
+        let rate_ok = spec.rate_per_sec > 0.0 && spec.rate_per_sec <= 100_000.0;
+        let duration_ok = spec.duration_secs > 0.0 && spec.duration_secs <= 86_400.0;
+        if !(rate_ok && duration_ok) {
+            return Err(
+                "rate_per_sec must be in (0, 100000] and duration_secs in (0, 86400]".into(),
+            );
         }
         if self.0.traffic.running.swap(true, Ordering::SeqCst) {
             return Err("traffic is already running".into());
         }
-        let number = spec.phone_number_id.clone().unwrap_or_else(|| self.default_number());
+        let number = spec
+            .phone_number_id
+            .clone()
+            .unwrap_or_else(|| self.default_number());
         for i in 0..spec.customers as u64 {
             let wa_id = (spec.base_wa_id + i).to_string();
             let mut c = Customer::new(&wa_id, None);
             if spec.reply_probability > 0.0 {
-                c.auto_reply = Some(AutoReply { text: "Thanks!".into(), delay_ms: 3_000, probability: spec.reply_probability });
+                c.auto_reply = Some(AutoReply {
+                    text: "Thanks!".into(),
+                    delay_ms: 3_000,
+                    probability: spec.reply_probability,
+                });
             }
             self.add_customer(c);
         }
@@ -81,7 +92,11 @@ impl Emulator {
                 tick.tick().await;
                 let who = (spec.base_wa_id + n % spec.customers as u64).to_string();
                 let line = LINES[(n as usize) % LINES.len()];
-                let _ = em.customer_sends(&who, &number, serde_json::json!({"type": "text", "text": {"body": line}}));
+                let _ = em.customer_sends(
+                    &who,
+                    &number,
+                    serde_json::json!({"type": "text", "text": {"body": line}}),
+                );
                 em.0.traffic.sent.fetch_add(1, Ordering::Relaxed);
             }
             em.0.traffic.running.store(false, Ordering::SeqCst);
@@ -90,6 +105,9 @@ impl Emulator {
     }
 
     pub fn traffic_stats(&self) -> TrafficStats {
-        TrafficStats { running: self.0.traffic.running.load(Ordering::SeqCst), sent: self.0.traffic.sent.load(Ordering::Relaxed) }
+        TrafficStats {
+            running: self.0.traffic.running.load(Ordering::SeqCst),
+            sent: self.0.traffic.sent.load(Ordering::Relaxed),
+        }
     }
 }

@@ -28,7 +28,13 @@ pub struct Update {
 pub enum Payload {
     /// `messages` / `user_preferences` values of one business number: merged with others of the
     /// same number and field into one change.
-    Messaging { phone_number_id: String, display_phone_number: String, key: &'static str, items: Vec<Value>, contacts: Vec<Value> },
+    Messaging {
+        phone_number_id: String,
+        display_phone_number: String,
+        key: &'static str,
+        items: Vec<Value>,
+        contacts: Vec<Value>,
+    },
     /// Management fields (`entry.time` is set).
     Other(Value),
 }
@@ -59,6 +65,10 @@ pub struct Outgoing {
     pub log: std::sync::Mutex<VecDeque<DeliveryRecord>>,
     pub batch_seq: AtomicU64,
     pub delivered: AtomicU64,
+    /// Updates emitted but not yet handed to a delivery (or held back for reordering).
+    pub queued: AtomicU64,
+    /// Delivery attempts running now.
+    pub in_flight: AtomicU64,
     pub verified: tokio::sync::Mutex<bool>,
     pub semaphore: Arc<Semaphore>,
     pub http: reqwest::Client,
@@ -70,12 +80,17 @@ impl Outgoing {
     pub fn new(concurrency: usize, timeout_ms: u64) -> (Outgoing, mpsc::UnboundedReceiver<Update>) {
         let (tx, rx) = mpsc::unbounded_channel();
         crate::install_crypto();
-        let http = reqwest::Client::builder().timeout(Duration::from_millis(timeout_ms)).build().expect("http client");
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_millis(timeout_ms))
+            .build()
+            .expect("http client");
         let out = Outgoing {
             tx,
             log: std::sync::Mutex::new(VecDeque::new()),
             batch_seq: AtomicU64::new(0),
             delivered: AtomicU64::new(0),
+            queued: AtomicU64::new(0),
+            in_flight: AtomicU64::new(0),
             verified: tokio::sync::Mutex::new(false),
             semaphore: Arc::new(Semaphore::new(concurrency.max(1))),
             http,
@@ -95,7 +110,16 @@ impl Outgoing {
 impl Emulator {
     /// Queues an update for delivery.
     pub(crate) fn emit(&self, update: Update) {
-        let _ = self.0.outgoing.tx.send(update);
+        self.0.outgoing.queued.fetch_add(1, Ordering::SeqCst);
+        if self.0.outgoing.tx.send(update).is_err() {
+            self.0.outgoing.queued.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+
+    /// Nothing waiting to be batched and no POST in flight (scheduled retries aside).
+    pub fn webhooks_idle(&self) -> bool {
+        self.0.outgoing.queued.load(Ordering::SeqCst) == 0
+            && self.0.outgoing.in_flight.load(Ordering::SeqCst) == 0
     }
 
     /// The batching loop: waits for an update, gathers more for the batch window, then hands
@@ -114,6 +138,10 @@ impl Emulator {
             }
             let batch = Arc::new(self.build_batch(updates));
             if self.0.config.webhook_url.is_none() {
+                self.0
+                    .outgoing
+                    .queued
+                    .fetch_sub(batch.updates as u64, Ordering::SeqCst);
                 self.0.outgoing.log(DeliveryRecord {
                     batch_id: batch.id,
                     attempt: 0,
@@ -132,11 +160,19 @@ impl Emulator {
                 continue;
             }
             self.spawn_delivery(batch.clone(), 0);
+            self.0
+                .outgoing
+                .queued
+                .fetch_sub(batch.updates as u64, Ordering::SeqCst);
             if rand::random::<f64>() < cfg.duplicate_rate {
                 self.spawn_delivery(batch, 0);
             }
             if let Some(h) = held.take() {
-                self.spawn_delivery(h, 0);
+                self.spawn_delivery(h.clone(), 0);
+                self.0
+                    .outgoing
+                    .queued
+                    .fetch_sub(h.updates as u64, Ordering::SeqCst);
             }
         }
     }
@@ -151,7 +187,13 @@ impl Emulator {
         let mut has_management = false;
         for u in updates {
             match u.payload {
-                Payload::Messaging { phone_number_id, display_phone_number, key, items, contacts } => {
+                Payload::Messaging {
+                    phone_number_id,
+                    display_phone_number,
+                    key,
+                    items,
+                    contacts,
+                } => {
                     let entry = merged.entry((u.field.clone(), phone_number_id.clone())).or_insert_with(|| {
                         (
                             u.field.clone(),
@@ -161,13 +203,21 @@ impl Emulator {
                     });
                     let value = &mut entry.1;
                     for c in contacts {
-                        let list = value.as_object_mut().expect("object").entry("contacts").or_insert_with(|| json!([]));
+                        let list = value
+                            .as_object_mut()
+                            .expect("object")
+                            .entry("contacts")
+                            .or_insert_with(|| json!([]));
                         let arr = list.as_array_mut().expect("array");
                         if !arr.contains(&c) {
                             arr.push(c);
                         }
                     }
-                    let list = value.as_object_mut().expect("object").entry(key).or_insert_with(|| json!([]));
+                    let list = value
+                        .as_object_mut()
+                        .expect("object")
+                        .entry(key)
+                        .or_insert_with(|| json!([]));
                     list.as_array_mut().expect("array").extend(items);
                 }
                 Payload::Other(value) => {
@@ -176,7 +226,10 @@ impl Emulator {
                 }
             }
         }
-        let mut all: Vec<Value> = merged.into_values().map(|(field, value)| json!({"value": value, "field": field})).collect();
+        let mut all: Vec<Value> = merged
+            .into_values()
+            .map(|(field, value)| json!({"value": value, "field": field}))
+            .collect();
         all.extend(changes);
         let mut entry = json!({"id": waba, "changes": all});
         if has_management {
@@ -185,23 +238,34 @@ impl Emulator {
         let body = json!({"object": "whatsapp_business_account", "entry": [entry]});
         // Meta escapes non-ASCII as \uXXXX; receivers must verify the bytes as sent.
         let body = ascii_json(&body);
-        Batch { id: self.0.outgoing.batch_seq.fetch_add(1, Ordering::Relaxed) + 1, body: Bytes::from(body), updates: n }
+        Batch {
+            id: self.0.outgoing.batch_seq.fetch_add(1, Ordering::Relaxed) + 1,
+            body: Bytes::from(body),
+            updates: n,
+        }
     }
 
     pub(crate) fn spawn_delivery(&self, batch: Arc<Batch>, attempt: usize) {
         let em = self.clone();
+        em.0.outgoing.in_flight.fetch_add(1, Ordering::SeqCst);
         tokio::spawn(async move {
             let permit = em.0.outgoing.semaphore.clone().acquire_owned().await;
             em.deliver(batch, attempt).await;
             drop(permit);
+            em.0.outgoing.in_flight.fetch_sub(1, Ordering::SeqCst);
         });
     }
 
     async fn deliver(&self, batch: Arc<Batch>, attempt: usize) {
-        let Some(url) = self.0.config.webhook_url.clone() else { return };
+        let Some(url) = self.0.config.webhook_url.clone() else {
+            return;
+        };
         let result = async {
             self.verify_receiver(&url).await?;
-            let sig = switchboard_cloudapi::signature::sign(self.0.config.app_secret.as_bytes(), &batch.body);
+            let sig = switchboard_cloudapi::signature::sign(
+                self.0.config.app_secret.as_bytes(),
+                &batch.body,
+            );
             let resp = self
                 .0
                 .outgoing
@@ -215,14 +279,21 @@ impl Emulator {
                 .await
                 .map_err(|e| (None, e.to_string()))?;
             let status = resp.status().as_u16();
-            if resp.status().is_success() { Ok(status) } else { Err((Some(status), format!("receiver answered {status}"))) }
+            if resp.status().is_success() {
+                Ok(status)
+            } else {
+                Err((Some(status), format!("receiver answered {status}")))
+            }
         }
         .await;
         let body = serde_json::from_slice(&batch.body).unwrap_or(Value::Null);
         let now = self.0.clock.now_ms();
         match result {
             Ok(status) => {
-                self.0.outgoing.delivered.fetch_add(batch.updates as u64, Ordering::Relaxed);
+                self.0
+                    .outgoing
+                    .delivered
+                    .fetch_add(batch.updates as u64, Ordering::Relaxed);
                 self.0.outgoing.log(DeliveryRecord {
                     batch_id: batch.id,
                     attempt,
@@ -236,11 +307,31 @@ impl Emulator {
             }
             Err((status, error)) => {
                 let next = retry_delays().nth(attempt + 1);
-                let outcome = if next.is_some() { "will_retry" } else { "dropped" };
-                self.0.outgoing.log(DeliveryRecord { batch_id: batch.id, attempt, at_ms: now, updates: batch.updates, status, error: Some(error), outcome, body });
+                let outcome = if next.is_some() {
+                    "will_retry"
+                } else {
+                    "dropped"
+                };
+                self.0.outgoing.log(DeliveryRecord {
+                    batch_id: batch.id,
+                    attempt,
+                    at_ms: now,
+                    updates: batch.updates,
+                    status,
+                    error: Some(error),
+                    outcome,
+                    body,
+                });
                 if let Some(delay) = next {
-                    let scaled = (delay.as_millis() as f64 * self.0.config.webhooks.retry_time_scale) as i64;
-                    self.schedule(now + scaled.max(1), crate::Event::Redeliver { batch, attempt: attempt + 1 });
+                    let scaled =
+                        (delay.as_millis() as f64 * self.0.config.webhooks.retry_time_scale) as i64;
+                    self.schedule(
+                        now + scaled.max(1),
+                        crate::Event::Redeliver {
+                            batch,
+                            attempt: attempt + 1,
+                        },
+                    );
                 }
             }
         }
@@ -258,7 +349,11 @@ impl Emulator {
             .outgoing
             .http
             .get(url)
-            .query(&[("hub.mode", "subscribe"), ("hub.challenge", challenge.as_str()), ("hub.verify_token", self.0.config.verify_token.as_str())])
+            .query(&[
+                ("hub.mode", "subscribe"),
+                ("hub.challenge", challenge.as_str()),
+                ("hub.verify_token", self.0.config.verify_token.as_str()),
+            ])
             .send()
             .await
             .map_err(|e| (None, format!("verification request failed: {e}")))?;
@@ -268,7 +363,12 @@ impl Emulator {
             *verified = true;
             Ok(())
         } else {
-            Err((Some(status), format!("verification handshake failed: answered {status} with {text:?}, expected the challenge {challenge}")))
+            Err((
+                Some(status),
+                format!(
+                    "verification handshake failed: answered {status} with {text:?}, expected the challenge {challenge}"
+                ),
+            ))
         }
     }
 }
@@ -297,6 +397,9 @@ mod tests {
         let v = serde_json::json!({"t": "olá 👋"});
         let bytes = super::ascii_json(&v);
         assert!(bytes.is_ascii());
-        assert_eq!(serde_json::from_slice::<serde_json::Value>(&bytes).unwrap(), v);
+        assert_eq!(
+            serde_json::from_slice::<serde_json::Value>(&bytes).unwrap(),
+            v
+        );
     }
 }

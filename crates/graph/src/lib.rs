@@ -69,9 +69,15 @@ impl GraphCallError {
             GraphCallError::Graph { status, error } => {
                 let class = error.code.retry_class();
                 // An unlisted code on a 5xx is Meta's trouble, not the request's.
-                if class == RetryClass::Permanent && *status >= 500 && !is_listed(error.code) { RetryClass::Transient } else { class }
+                if class == RetryClass::Permanent && *status >= 500 && !is_listed(error.code) {
+                    RetryClass::Transient
+                } else {
+                    class
+                }
             }
-            GraphCallError::Http { status } if *status >= 500 || *status == 429 => RetryClass::Transient,
+            GraphCallError::Http { status } if *status >= 500 || *status == 429 => {
+                RetryClass::Transient
+            }
             GraphCallError::Http { status } if *status == 401 || *status == 403 => RetryClass::Auth,
             GraphCallError::Http { .. } => RetryClass::Permanent,
             GraphCallError::Connect(_) | GraphCallError::NoAnswer(_) => RetryClass::Transient,
@@ -81,7 +87,10 @@ impl GraphCallError {
 
     /// The request may have been processed by Meta although we saw no success.
     pub fn is_ambiguous(&self) -> bool {
-        matches!(self, GraphCallError::NoAnswer(_) | GraphCallError::Decode(_))
+        matches!(
+            self,
+            GraphCallError::NoAnswer(_) | GraphCallError::Decode(_)
+        )
     }
 
     pub fn code(&self) -> Option<ErrorCode> {
@@ -97,7 +106,11 @@ fn is_listed(code: ErrorCode) -> bool {
 }
 
 fn transport(e: reqwest::Error) -> GraphCallError {
-    if e.is_connect() { GraphCallError::Connect(e.to_string()) } else { GraphCallError::NoAnswer(e.to_string()) }
+    if e.is_connect() {
+        GraphCallError::Connect(e.to_string())
+    } else {
+        GraphCallError::NoAnswer(e.to_string())
+    }
 }
 
 /// What `GET /{media-id}` returns.
@@ -120,88 +133,222 @@ pub struct GraphClient {
 
 impl GraphClient {
     pub fn new(base_url: &str, version: &str, timeout: Duration) -> Self {
-        GraphClient { http: http_client(timeout), base_url: base_url.trim_end_matches('/').to_owned(), version: version.to_owned() }
+        GraphClient {
+            http: http_client(timeout),
+            base_url: base_url.trim_end_matches('/').to_owned(),
+            version: version.to_owned(),
+        }
     }
 
     pub fn with_client(http: reqwest::Client, base_url: &str, version: &str) -> Self {
-        GraphClient { http, base_url: base_url.trim_end_matches('/').to_owned(), version: version.to_owned() }
+        GraphClient {
+            http,
+            base_url: base_url.trim_end_matches('/').to_owned(),
+            version: version.to_owned(),
+        }
     }
 
     fn url(&self, path: &str) -> String {
-        format!("{}/{}/{}", self.base_url, self.version, path.trim_start_matches('/'))
+        format!(
+            "{}/{}/{}",
+            self.base_url,
+            self.version,
+            path.trim_start_matches('/')
+        )
     }
 
-    async fn finish<T: DeserializeOwned>(resp: Result<reqwest::Response, reqwest::Error>) -> Result<T, GraphCallError> {
+    async fn finish<T: DeserializeOwned>(
+        resp: Result<reqwest::Response, reqwest::Error>,
+    ) -> Result<T, GraphCallError> {
         let resp = resp.map_err(transport)?;
         let status = resp.status().as_u16();
-        let body = resp.bytes().await.map_err(|e| GraphCallError::NoAnswer(e.to_string()))?;
+        let body = resp
+            .bytes()
+            .await
+            .map_err(|e| GraphCallError::NoAnswer(e.to_string()))?;
         if (200..300).contains(&status) {
             serde_json::from_slice(&body).map_err(|e| GraphCallError::Decode(e.to_string()))
         } else {
             match serde_json::from_slice::<GraphErrorBody>(&body) {
-                Ok(b) => Err(GraphCallError::Graph { status, error: Box::new(b.error) }),
+                Ok(b) => Err(GraphCallError::Graph {
+                    status,
+                    error: Box::new(b.error),
+                }),
                 Err(_) => Err(GraphCallError::Http { status }),
             }
         }
     }
 
     /// `POST /{phone-number-id}/messages`. Success means *accepted*, never delivered.
-    pub async fn send(&self, phone_number_id: &str, token: &SecretString, req: &SendRequest) -> Result<SendResponse, GraphCallError> {
-        let resp = self.http.post(self.url(&format!("{phone_number_id}/messages"))).bearer_auth(token.expose_secret()).json(req).send().await;
+    pub async fn send(
+        &self,
+        phone_number_id: &str,
+        token: &SecretString,
+        req: &SendRequest,
+    ) -> Result<SendResponse, GraphCallError> {
+        let resp = self
+            .http
+            .post(self.url(&format!("{phone_number_id}/messages")))
+            .bearer_auth(token.expose_secret())
+            .json(req)
+            .send()
+            .await;
         Self::finish(resp).await
     }
 
     /// Mark an inbound message (and those before it) read, optionally showing "typing…".
-    pub async fn mark_read(&self, phone_number_id: &str, token: &SecretString, req: &MarkRead) -> Result<(), GraphCallError> {
-        let resp = self.http.post(self.url(&format!("{phone_number_id}/messages"))).bearer_auth(token.expose_secret()).json(req).send().await;
+    pub async fn mark_read(
+        &self,
+        phone_number_id: &str,
+        token: &SecretString,
+        req: &MarkRead,
+    ) -> Result<(), GraphCallError> {
+        let resp = self
+            .http
+            .post(self.url(&format!("{phone_number_id}/messages")))
+            .bearer_auth(token.expose_secret())
+            .json(req)
+            .send()
+            .await;
         let _: Value = Self::finish(resp).await?;
         Ok(())
     }
 
+    /// `POST /{phone-number-id}/media`: uploads bytes, returns the media id (usable for 30 days).
+    pub async fn upload_media(
+        &self,
+        phone_number_id: &str,
+        token: &SecretString,
+        bytes: Bytes,
+        mime_type: &str,
+        filename: &str,
+    ) -> Result<String, GraphCallError> {
+        let part = reqwest::multipart::Part::stream(bytes)
+            .file_name(filename.to_owned())
+            .mime_str(mime_type)
+            .map_err(|e| GraphCallError::Decode(e.to_string()))?;
+        let form = reqwest::multipart::Form::new()
+            .text("messaging_product", "whatsapp")
+            .text("type", mime_type.to_owned())
+            .part("file", part);
+        let resp = self
+            .http
+            .post(self.url(&format!("{phone_number_id}/media")))
+            .bearer_auth(token.expose_secret())
+            .multipart(form)
+            .send()
+            .await;
+        let v: Value = Self::finish(resp).await?;
+        v.get("id")
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+            .ok_or_else(|| GraphCallError::Decode("no id in the upload response".into()))
+    }
+
     /// `GET /{media-id}`: a short-lived download URL and the media's facts.
-    pub async fn media_info(&self, media_id: &str, token: &SecretString) -> Result<MediaInfo, GraphCallError> {
-        let resp = self.http.get(self.url(media_id)).bearer_auth(token.expose_secret()).send().await;
+    pub async fn media_info(
+        &self,
+        media_id: &str,
+        token: &SecretString,
+    ) -> Result<MediaInfo, GraphCallError> {
+        let resp = self
+            .http
+            .get(self.url(media_id))
+            .bearer_auth(token.expose_secret())
+            .send()
+            .await;
         Self::finish(resp).await
     }
 
     /// Downloads a media URL with the bearer token. An expired URL answers 404
     /// (`Http { status: 404 }`): retrieve a new one with [`GraphClient::media_info`].
     pub async fn download(&self, url: &str, token: &SecretString) -> Result<Bytes, GraphCallError> {
-        let resp = self.http.get(url).bearer_auth(token.expose_secret()).send().await.map_err(transport)?;
+        let resp = self
+            .http
+            .get(url)
+            .bearer_auth(token.expose_secret())
+            .send()
+            .await
+            .map_err(transport)?;
         let status = resp.status().as_u16();
         if (200..300).contains(&status) {
-            resp.bytes().await.map_err(|e| GraphCallError::NoAnswer(e.to_string()))
+            resp.bytes()
+                .await
+                .map_err(|e| GraphCallError::NoAnswer(e.to_string()))
         } else {
             Err(GraphCallError::Http { status })
         }
     }
 
     /// `GET /{waba-id}/message_templates`, one page (`after` is the previous page's cursor).
-    pub async fn list_templates(&self, waba_id: &str, token: &SecretString, limit: u32, after: Option<&str>) -> Result<Value, GraphCallError> {
+    pub async fn list_templates(
+        &self,
+        waba_id: &str,
+        token: &SecretString,
+        limit: u32,
+        after: Option<&str>,
+    ) -> Result<Value, GraphCallError> {
         let mut q = vec![("limit", limit.to_string())];
         if let Some(a) = after {
             q.push(("after", a.to_owned()));
         }
-        let resp = self.http.get(self.url(&format!("{waba_id}/message_templates"))).query(&q).bearer_auth(token.expose_secret()).send().await;
+        let resp = self
+            .http
+            .get(self.url(&format!("{waba_id}/message_templates")))
+            .query(&q)
+            .bearer_auth(token.expose_secret())
+            .send()
+            .await;
         Self::finish(resp).await
     }
 
     /// `POST /{waba-id}/message_templates` with Meta's create JSON.
-    pub async fn create_template(&self, waba_id: &str, token: &SecretString, template: &Value) -> Result<Value, GraphCallError> {
-        let resp = self.http.post(self.url(&format!("{waba_id}/message_templates"))).bearer_auth(token.expose_secret()).json(template).send().await;
+    pub async fn create_template(
+        &self,
+        waba_id: &str,
+        token: &SecretString,
+        template: &Value,
+    ) -> Result<Value, GraphCallError> {
+        let resp = self
+            .http
+            .post(self.url(&format!("{waba_id}/message_templates")))
+            .bearer_auth(token.expose_secret())
+            .json(template)
+            .send()
+            .await;
         Self::finish(resp).await
     }
 
     /// `DELETE /{waba-id}/message_templates?name=…` (all languages).
-    pub async fn delete_template(&self, waba_id: &str, token: &SecretString, name: &str) -> Result<(), GraphCallError> {
-        let resp = self.http.delete(self.url(&format!("{waba_id}/message_templates"))).query(&[("name", name)]).bearer_auth(token.expose_secret()).send().await;
+    pub async fn delete_template(
+        &self,
+        waba_id: &str,
+        token: &SecretString,
+        name: &str,
+    ) -> Result<(), GraphCallError> {
+        let resp = self
+            .http
+            .delete(self.url(&format!("{waba_id}/message_templates")))
+            .query(&[("name", name)])
+            .bearer_auth(token.expose_secret())
+            .send()
+            .await;
         let _: Value = Self::finish(resp).await?;
         Ok(())
     }
 
     /// `GET /{phone-number-id}`: quality rating, throughput, messaging limit, status.
-    pub async fn phone_number(&self, phone_number_id: &str, token: &SecretString) -> Result<Value, GraphCallError> {
-        let resp = self.http.get(self.url(phone_number_id)).bearer_auth(token.expose_secret()).send().await;
+    pub async fn phone_number(
+        &self,
+        phone_number_id: &str,
+        token: &SecretString,
+    ) -> Result<Value, GraphCallError> {
+        let resp = self
+            .http
+            .get(self.url(phone_number_id))
+            .bearer_auth(token.expose_secret())
+            .send()
+            .await;
         Self::finish(resp).await
     }
 }
@@ -211,7 +358,10 @@ mod tests {
     use super::*;
 
     fn graph(code: i64, status: u16) -> GraphCallError {
-        GraphCallError::Graph { status, error: Box::new(GraphError::new(ErrorCode(code), "t", "d", "f")) }
+        GraphCallError::Graph {
+            status,
+            error: Box::new(GraphError::new(ErrorCode(code), "t", "d", "f")),
+        }
     }
 
     #[test]
@@ -219,9 +369,19 @@ mod tests {
         assert_eq!(graph(130429, 400).retry_class(), RetryClass::Throttled);
         assert_eq!(graph(190, 401).retry_class(), RetryClass::Auth);
         assert_eq!(graph(100, 400).retry_class(), RetryClass::Permanent);
-        assert_eq!(graph(999_999, 503).retry_class(), RetryClass::Transient, "unknown code on a 5xx");
-        assert_eq!(GraphCallError::Http { status: 502 }.retry_class(), RetryClass::Transient);
-        assert_eq!(GraphCallError::Http { status: 404 }.retry_class(), RetryClass::Permanent);
+        assert_eq!(
+            graph(999_999, 503).retry_class(),
+            RetryClass::Transient,
+            "unknown code on a 5xx"
+        );
+        assert_eq!(
+            GraphCallError::Http { status: 502 }.retry_class(),
+            RetryClass::Transient
+        );
+        assert_eq!(
+            GraphCallError::Http { status: 404 }.retry_class(),
+            RetryClass::Permanent
+        );
         assert!(GraphCallError::NoAnswer("t".into()).is_ambiguous());
         assert!(!GraphCallError::Connect("c".into()).is_ambiguous());
     }

@@ -4,7 +4,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::{BuildError, MediaObject, OutboundLocation, check_len};
-use crate::wire::{Extra, Flexible, TypeKeyed, put_content, take_content, type_keyed_enum, wire_struct};
+use crate::wire::{
+    Extra, Flexible, TypeKeyed, put_content, take_content, type_keyed_enum, wire_struct,
+};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Template {
@@ -107,10 +109,11 @@ impl Template {
 
     /// Components of a given type (Meta accepts `body` and `BODY` alike).
     pub fn components_of<'a>(&'a self, kind: &'a str) -> impl Iterator<Item = &'a Component> {
-        self.components
-            .iter()
-            .flatten()
-            .filter(move |c| c.kind.as_deref().is_some_and(|k| k.eq_ignore_ascii_case(kind)))
+        self.components.iter().flatten().filter(move |c| {
+            c.kind
+                .as_deref()
+                .is_some_and(|k| k.eq_ignore_ascii_case(kind))
+        })
     }
 }
 

@@ -11,7 +11,11 @@ use crate::Emulator;
 use crate::state::NumberState;
 
 fn number_json(em: &Emulator, n: &NumberState) -> Value {
-    let level = if n.spec.throughput_mps >= 1000 { "HIGH" } else { "STANDARD" };
+    let level = if n.spec.throughput_mps >= 1000 {
+        "HIGH"
+    } else {
+        "STANDARD"
+    };
     json!({
         "verified_name": n.spec.verified_name,
         "code_verification_status": "VERIFIED",
@@ -38,10 +42,16 @@ fn format_display(digits: &str) -> String {
 
 /// Keeps only the requested `fields` (and `id`), as Graph does.
 fn select(v: Value, q: &HashMap<String, String>) -> Value {
-    let Some(fields) = q.get("fields") else { return v };
+    let Some(fields) = q.get("fields") else {
+        return v;
+    };
     let wanted: Vec<&str> = fields.split(',').map(str::trim).collect();
     let Value::Object(map) = v else { return v };
-    Value::Object(map.into_iter().filter(|(k, _)| k == "id" || wanted.contains(&k.as_str())).collect())
+    Value::Object(
+        map.into_iter()
+            .filter(|(k, _)| k == "id" || wanted.contains(&k.as_str()))
+            .collect(),
+    )
 }
 
 pub fn phone_number(em: &Emulator, id: &str, q: &HashMap<String, String>) -> Response {
@@ -52,7 +62,11 @@ pub fn phone_number(em: &Emulator, id: &str, q: &HashMap<String, String>) -> Res
 
 pub fn phone_numbers(em: &Emulator, q: &HashMap<String, String>) -> Response {
     let st = em.state();
-    let mut data: Vec<Value> = st.numbers.values().map(|n| select(number_json(em, n), q)).collect();
+    let mut data: Vec<Value> = st
+        .numbers
+        .values()
+        .map(|n| select(number_json(em, n), q))
+        .collect();
     data.sort_by(|a, b| a["id"].as_str().cmp(&b["id"].as_str()));
     Json(json!({"data": data})).into_response()
 }
@@ -87,7 +101,9 @@ pub fn subscribed_apps(em: &Emulator, method: &Method) -> Response {
         }
         _ => {
             let data = if st.subscribed_apps {
-                vec![json!({"whatsapp_business_api_data": {"id": em.config().app_id, "link": "https://www.example.com/", "name": "Switchboard"}})]
+                vec![
+                    json!({"whatsapp_business_api_data": {"id": em.config().app_id, "link": "https://www.example.com/", "name": "Switchboard"}}),
+                ]
             } else {
                 vec![]
             };

@@ -28,10 +28,16 @@ pub fn router() -> Router<Emulator> {
 
 /// A Graph error response in Meta's shape.
 pub fn graph_error(status: u16, code: ErrorCode, title: &str, details: &str) -> Response {
-    let body = GraphErrorBody { error: GraphError::new(code, title, details, &crate::ids::fbtrace()), extra: Default::default() };
+    let body = GraphErrorBody {
+        error: GraphError::new(code, title, details, &crate::ids::fbtrace()),
+        extra: Default::default(),
+    };
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST);
     let mut resp = (status, axum::Json(body)).into_response();
-    resp.headers_mut().insert("x-fb-trace-id", crate::ids::fbtrace().parse().expect("header value"));
+    resp.headers_mut().insert(
+        "x-fb-trace-id",
+        crate::ids::fbtrace().parse().expect("header value"),
+    );
     resp
 }
 
@@ -41,12 +47,7 @@ pub fn error(code: ErrorCode, title: &str, details: &str) -> Response {
 }
 
 fn unsupported(method: &Method, node: &str) -> Response {
-    let mut e = GraphError::new(
-        ErrorCode::INVALID_PARAMETER,
-        "",
-        "",
-        &crate::ids::fbtrace(),
-    );
+    let mut e = GraphError::new(ErrorCode::INVALID_PARAMETER, "", "", &crate::ids::fbtrace());
     e.message = format!(
         "Unsupported {} request. Object with ID '{node}' does not exist, cannot be loaded due to missing permissions, or does not support this operation.",
         method.as_str().to_lowercase()
@@ -54,25 +55,59 @@ fn unsupported(method: &Method, node: &str) -> Response {
     e.kind = Some("GraphMethodException".into());
     e.error_subcode = Some(33);
     e.error_data = None;
-    (StatusCode::BAD_REQUEST, axum::Json(GraphErrorBody { error: e, extra: Default::default() })).into_response()
+    (
+        StatusCode::BAD_REQUEST,
+        axum::Json(GraphErrorBody {
+            error: e,
+            extra: Default::default(),
+        }),
+    )
+        .into_response()
 }
 
-/// Bearer token (or `access_token` query parameter), and a `vNN.0` version.
-fn authorize(em: &Emulator, version: &str, headers: &HeaderMap, query: &HashMap<String, String>) -> Result<(), Response> {
-    let valid_version = version.strip_prefix('v').and_then(|v| v.strip_suffix(".0")).is_some_and(|n| n.parse::<u32>().is_ok());
+/// Bearer token (or `access_token` query parameter), and a `vNN.0` version. The error is a
+/// ready response (large, but built at most once per request).
+#[allow(clippy::result_large_err)]
+fn authorize(
+    em: &Emulator,
+    version: &str,
+    headers: &HeaderMap,
+    query: &HashMap<String, String>,
+) -> Result<(), Response> {
+    let valid_version = version
+        .strip_prefix('v')
+        .and_then(|v| v.strip_suffix(".0"))
+        .is_some_and(|n| n.parse::<u32>().is_ok());
     if !valid_version {
-        return Err(error(ErrorCode::INVALID_PARAMETER, "Unknown path components", &format!("Unknown path components: /{version}")));
+        return Err(error(
+            ErrorCode::INVALID_PARAMETER,
+            "Unknown path components",
+            &format!("Unknown path components: /{version}"),
+        ));
     }
     let token = headers
         .get("authorization")
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("OAuth ")))
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("OAuth "))
+        })
         .map(str::trim)
         .or_else(|| query.get("access_token").map(String::as_str));
     match token {
-        None => Err(graph_error(401, ErrorCode::ACCESS_TOKEN_EXPIRED, "An active access token must be used", "An active access token must be used to query information about the current user.")),
+        None => Err(graph_error(
+            401,
+            ErrorCode::ACCESS_TOKEN_EXPIRED,
+            "An active access token must be used",
+            "An active access token must be used to query information about the current user.",
+        )),
         Some(t) if t == em.config().access_token => Ok(()),
-        Some(_) => Err(graph_error(401, ErrorCode::ACCESS_TOKEN_EXPIRED, "Invalid OAuth access token", "Invalid OAuth access token - Cannot parse access token")),
+        Some(_) => Err(graph_error(
+            401,
+            ErrorCode::ACCESS_TOKEN_EXPIRED,
+            "Invalid OAuth access token",
+            "Invalid OAuth access token - Cannot parse access token",
+        )),
     }
 }
 
@@ -132,7 +167,9 @@ async fn edge(
         return r;
     }
     match (kind_of(&em, &node), edge.as_str(), &method) {
-        (NodeKind::Number, "messages", &Method::POST) => messages::post(&em, &version, &node, &body),
+        (NodeKind::Number, "messages", &Method::POST) => {
+            messages::post(&em, &version, &node, &body)
+        }
         (NodeKind::Number, "media", &Method::POST) => media::upload(&em, &headers, body).await,
         (NodeKind::Waba, "message_templates", &Method::GET) => templates::list(&em, &query),
         (NodeKind::Waba, "message_templates", &Method::POST) => templates::create(&em, &body),
