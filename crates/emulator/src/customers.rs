@@ -130,7 +130,7 @@ impl Emulator {
                 c.fep_until_ms
                     .insert(phone_number_id.to_owned(), now + 72 * 3_600_000);
             }
-            let contact = c.contact_json();
+            let contact = c.contact.clone();
             let user_id = c.user_id.clone();
             let wamid = crate::ids::wamid(wa_id, seq, true);
             st.inbound.insert(
@@ -157,7 +157,7 @@ impl Emulator {
                 phone_number_id: phone_number_id.into(),
                 display_phone_number: display,
                 key: "messages",
-                items: vec![Value::Object(full)],
+                items: vec![Value::Object(full).to_string()],
                 contacts: vec![contact],
             },
         });
@@ -181,7 +181,7 @@ impl Emulator {
                 .get_mut(wa_id)
                 .ok_or_else(|| CustomerError::UnknownCustomer(wa_id.into()))?;
             c.opted_out_marketing = stop;
-            (c.contact_json(), c.user_id.clone())
+            (c.contact.clone(), c.user_id.clone())
         };
         let pref = json!({
             "wa_id": wa_id, "user_id": user_id,
@@ -194,7 +194,7 @@ impl Emulator {
                 phone_number_id: phone_number_id.into(),
                 display_phone_number: display,
                 key: "user_preferences",
-                items: vec![pref],
+                items: vec![pref.to_string()],
                 contacts: vec![contact],
             },
         });
@@ -256,7 +256,7 @@ impl Emulator {
                 phone_number_id: phone_number_id.into(),
                 display_phone_number: display,
                 key: "messages",
-                items: vec![number_change, id_change],
+                items: vec![number_change.to_string(), id_change.to_string()],
                 contacts: vec![],
             },
         });
@@ -279,131 +279,133 @@ impl Emulator {
             "played" => 4,
             _ => 0,
         };
-        let (update, follow_ups) = {
-            let mut st = self.state();
-            let Some(rec) = st.outbox.get(id) else { return };
+        let mut follow = Vec::new();
+        let update = {
+            let mut guard = self.state();
+            let st = &mut *guard;
+            let Some(rec) = st.outbox.get_mut(id) else {
+                return;
+            };
             let current = rec.statuses.last().map(|s| s.status.as_str()).unwrap_or("");
             if current == "failed" || (status != "failed" && rank(status) <= rank(current)) {
                 return;
             }
-            let wa_id = rec.wa_id.clone().unwrap_or_default();
-            let number_id = rec.phone_number_id.clone();
-            let voice = rec.voice;
-            let by_bsuid = rec.to.is_none();
-            let callback = rec.request.get("biz_opaque_callback_data").cloned();
-            // Pricing goes with `sent` and with `delivered` (one of delivered/read, §6.2).
-            let pricing = if matches!(status, "sent" | "delivered") {
-                rec.pricing.clone()
-            } else {
-                None
-            };
-            let customer = st.customers.get(&wa_id).cloned();
-            let display = st
-                .numbers
-                .get(&number_id)
-                .map(|n| n.spec.display_phone_number.clone())
-                .unwrap_or_default();
-            let rec = st.outbox.get_mut(id).expect("present");
             rec.statuses.push(crate::state::StatusRecord {
                 status: status.into(),
                 at_ms: now,
                 error_code: error,
             });
-
-            let mut s = json!({"id": id, "status": status, "timestamp": (now / 1000).to_string()});
-            let hide_phone = by_bsuid && customer.as_ref().is_some_and(|c| c.username.is_some());
-            if !hide_phone {
-                s["recipient_id"] = json!(wa_id);
-            }
-            if let Some(c) = &customer {
-                s["recipient_user_id"] = json!(c.user_id);
-            }
-            if let Some(cb) = callback {
-                s["biz_opaque_callback_data"] = cb;
-            }
-            if let Some(p) = &pricing {
-                if p["type"] == "free_entry_point" {
-                    let exp = customer
-                        .as_ref()
-                        .and_then(|c| c.fep_until_ms.get(&number_id))
-                        .copied()
-                        .unwrap_or(now)
-                        / 1000;
-                    s["conversation"] = json!({"id": crate::ids::conversation_id(), "expiration_timestamp": exp.to_string(), "origin": {"type": "referral_conversion"}});
-                }
-                s["pricing"] = p.clone();
-            }
-            if let Some(code) = error {
+            let rec = &*rec;
+            let wa_id = rec.wa_id.as_deref().unwrap_or("");
+            let customer = st.customers.get(wa_id);
+            let number = &rec.phone_number_id;
+            // Pricing goes with `sent` and with `delivered` (one of delivered/read, §6.2).
+            let pricing = rec
+                .pricing
+                .as_ref()
+                .filter(|_| matches!(status, "sent" | "delivered"));
+            let conversation = pricing.filter(|p| p["type"] == "free_entry_point").map(|_| {
+                let exp = customer.and_then(|c| c.fep_until_ms.get(number)).copied().unwrap_or(now) / 1000;
+                json!({"id": crate::ids::conversation_id(), "expiration_timestamp": exp.to_string(), "origin": {"type": "referral_conversion"}})
+            });
+            let errors = error.map(|code| {
                 let (title, details) = failure_text(code);
-                s["errors"] = json!([switchboard_cloudapi::WebhookError::new(
+                vec![switchboard_cloudapi::WebhookError::new(
                     switchboard_cloudapi::ErrorCode(code),
                     title,
-                    details
-                )]);
-            }
-            // Since the 2026 BSUID rollout statuses carry the recipient's profile (clients such
-            // as pywa rely on it).
-            let contacts: Vec<Value> = customer.iter().map(Customer::contact_json).collect();
-            let mut follow = Vec::new();
+                    details,
+                )]
+            });
+            let hide_phone = rec.to.is_none() && customer.is_some_and(|c| c.username.is_some());
+            let item = StatusItem {
+                id,
+                status,
+                timestamp: (now / 1000).to_string(),
+                recipient_id: (!hide_phone).then_some(wa_id),
+                recipient_user_id: customer.map(|c| c.user_id.as_str()),
+                biz_opaque_callback_data: rec.callback.as_deref(),
+                conversation,
+                pricing,
+                errors,
+            };
+            let item = serde_json::to_string(&item).expect("status serialises");
             if status == "delivered"
-                && let Some(c) = &customer
+                && let Some(c) = customer
             {
-                {
-                    if c.reads {
-                        let at =
-                            now + c.read_delay_ms.unwrap_or(self.config().statuses.read_ms) as i64;
+                if c.reads {
+                    let at = now + c.read_delay_ms.unwrap_or(self.config().statuses.read_ms) as i64;
+                    follow.push((
+                        at,
+                        crate::Event::Status {
+                            id: id.to_owned(),
+                            status: "read",
+                            error: None,
+                        },
+                    ));
+                    if rec.voice {
                         follow.push((
-                            at,
+                            at + 1_000,
                             crate::Event::Status {
                                 id: id.to_owned(),
-                                status: "read",
+                                status: "played",
                                 error: None,
                             },
                         ));
-                        if voice {
-                            follow.push((
-                                at + 1_000,
-                                crate::Event::Status {
-                                    id: id.to_owned(),
-                                    status: "played",
-                                    error: None,
-                                },
-                            ));
-                        }
-                    }
-                    if let Some(r) = &c.auto_reply
-                        && rand::random::<f64>() < r.probability
-                    {
-                        follow.push((
-                            now + r.delay_ms as i64,
-                            crate::Event::CustomerWrites {
-                                wa_id: wa_id.clone(),
-                                phone_number_id: number_id.clone(),
-                                text: r.text.clone(),
-                            },
-                        ));
                     }
                 }
+                if let Some(r) = &c.auto_reply
+                    && rand::random::<f64>() < r.probability
+                {
+                    let writes = crate::Event::CustomerWrites {
+                        wa_id: wa_id.to_owned(),
+                        phone_number_id: number.clone(),
+                        text: r.text.clone(),
+                    };
+                    follow.push((now + r.delay_ms as i64, writes));
+                }
             }
-            (
-                Update {
-                    field: "messages".into(),
-                    payload: Payload::Messaging {
-                        phone_number_id: number_id,
-                        display_phone_number: display,
-                        key: "statuses",
-                        items: vec![s],
-                        contacts,
-                    },
+            Update {
+                field: "messages".into(),
+                payload: Payload::Messaging {
+                    phone_number_id: number.clone(),
+                    display_phone_number: st
+                        .numbers
+                        .get(number)
+                        .map(|n| n.spec.display_phone_number.clone())
+                        .unwrap_or_default(),
+                    key: "statuses",
+                    items: vec![item],
+                    // Since the 2026 BSUID rollout statuses carry the recipient's profile
+                    // (clients such as pywa rely on it).
+                    contacts: customer.map(|c| c.contact.clone()).into_iter().collect(),
                 },
-                follow,
-            )
+            }
         };
         self.emit(update);
-        for (at, ev) in follow_ups {
+        for (at, ev) in follow {
             self.schedule(at, ev);
         }
     }
+}
+
+/// A status item, serialised straight to JSON (statuses are the bulk of webhook traffic).
+#[derive(serde::Serialize)]
+struct StatusItem<'a> {
+    id: &'a str,
+    status: &'a str,
+    timestamp: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    recipient_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    recipient_user_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    biz_opaque_callback_data: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    conversation: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pricing: Option<&'a Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    errors: Option<Vec<switchboard_cloudapi::WebhookError>>,
 }
 
 fn failure_text(code: i64) -> (&'static str, &'static str) {

@@ -3,6 +3,7 @@
 //! it is held, so a std mutex is right (and cheaper than tokio's).
 
 use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
 
 use bytes::Bytes;
 use serde::Serialize;
@@ -64,6 +65,9 @@ pub struct Customer {
     pub fep_until_ms: HashMap<String, i64>,
     #[serde(skip)]
     pub marketing_received: VecDeque<i64>,
+    /// The `contacts[]` profile JSON, kept ready (see [`Customer::refresh_contact`]).
+    #[serde(skip)]
+    pub contact: Arc<str>,
 }
 
 #[derive(Debug, Clone, Serialize, serde::Deserialize)]
@@ -100,6 +104,7 @@ impl Customer {
             last_inbound_ms: HashMap::new(),
             fep_until_ms: HashMap::new(),
             marketing_received: VecDeque::new(),
+            contact: Arc::from(""),
         }
     }
 
@@ -113,13 +118,17 @@ impl Customer {
         self.fep_until_ms.get(number).is_some_and(|t| now < *t)
     }
 
-    /// The `contacts[]` profile Meta sends with this customer's messages and statuses.
-    pub fn contact_json(&self) -> Value {
+    /// Recomputes the `contacts[]` profile Meta sends with this customer's messages and
+    /// statuses (after a change of name, username or number).
+    pub fn refresh_contact(&mut self) {
         let mut profile = serde_json::json!({ "name": self.name });
         if let Some(u) = &self.username {
             profile["username"] = Value::String(u.clone());
         }
-        serde_json::json!({ "profile": profile, "wa_id": self.wa_id, "user_id": self.user_id })
+        self.contact = Arc::from(
+            serde_json::json!({ "profile": profile, "wa_id": self.wa_id, "user_id": self.user_id })
+                .to_string(),
+        );
     }
 }
 
@@ -190,11 +199,23 @@ pub struct OutboxRecord {
     pub error: Option<VerdictError>,
     pub statuses: Vec<StatusRecord>,
     pub pricing: Option<Value>,
-    pub request: Value,
+    /// The request body as received.
+    #[serde(serialize_with = "json_bytes")]
+    pub request: Bytes,
+    #[serde(skip)]
+    pub callback: Option<String>,
     #[serde(skip)]
     pub wa_id: Option<String>,
     #[serde(skip)]
     pub voice: bool,
+}
+
+/// Raw JSON bytes written as JSON (or as a string when they are not JSON).
+fn json_bytes<S: serde::Serializer>(b: &Bytes, s: S) -> Result<S::Ok, S::Error> {
+    match serde_json::from_slice::<Value>(b) {
+        Ok(v) => v.serialize(s),
+        Err(_) => String::from_utf8_lossy(b).serialize(s),
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -300,7 +321,8 @@ impl State {
         self.customers.get_mut(wa_id)
     }
 
-    pub fn add_customer(&mut self, c: Customer) -> &mut Customer {
+    pub fn add_customer(&mut self, mut c: Customer) -> &mut Customer {
+        c.refresh_contact();
         self.by_bsuid.insert(c.user_id.clone(), c.wa_id.clone());
         let wa_id = c.wa_id.clone();
         self.customers.entry(wa_id).or_insert(c)

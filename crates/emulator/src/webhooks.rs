@@ -4,14 +4,14 @@
 //! seven-day schedule (compressible), and batches can be duplicated or reordered on purpose.
 //! Every attempt is in the delivery log (`GET /_emulator/webhooks`).
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, HashSet, VecDeque};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
 use serde::Serialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 use tokio::sync::{Semaphore, mpsc};
 
 use crate::Emulator;
@@ -31,9 +31,12 @@ pub enum Payload {
     Messaging {
         phone_number_id: String,
         display_phone_number: String,
+        /// `messages`, `statuses`, `user_preferences`.
         key: &'static str,
-        items: Vec<Value>,
-        contacts: Vec<Value>,
+        /// Serialised JSON objects.
+        items: Vec<String>,
+        /// Serialised `contacts[]` profiles.
+        contacts: Vec<Arc<str>>,
     },
     /// Management fields (`entry.time` is set).
     Other(Value),
@@ -57,7 +60,14 @@ pub struct DeliveryRecord {
     pub status: Option<u16>,
     pub error: Option<String>,
     pub outcome: &'static str,
-    pub body: Value,
+    #[serde(serialize_with = "json_bytes")]
+    pub body: Bytes,
+}
+
+fn json_bytes<S: serde::Serializer>(b: &Bytes, s: S) -> Result<S::Ok, S::Error> {
+    serde_json::from_slice::<Value>(b)
+        .unwrap_or(Value::Null)
+        .serialize(s)
 }
 
 pub struct Outgoing {
@@ -74,7 +84,8 @@ pub struct Outgoing {
     pub http: reqwest::Client,
 }
 
-const LOG_CAPACITY: usize = 20_000;
+/// Attempts kept in the delivery log (bodies are shared with the batches, not copied).
+const LOG_CAPACITY: usize = 2_000;
 
 impl Outgoing {
     pub fn new(concurrency: usize, timeout_ms: u64) -> (Outgoing, mpsc::UnboundedReceiver<Update>) {
@@ -150,7 +161,7 @@ impl Emulator {
                     status: None,
                     error: None,
                     outcome: "no_webhook_url",
-                    body: serde_json::from_slice(&batch.body).unwrap_or(Value::Null),
+                    body: batch.body.clone(),
                 });
                 continue;
             }
@@ -177,14 +188,21 @@ impl Emulator {
         }
     }
 
+    /// Builds one body from a batch: messaging updates of the same field and number are merged
+    /// into one change (contacts deduplicated); management updates are changes of their own.
+    /// Items arrive as serialised JSON, so this is concatenation, not tree building.
     fn build_batch(&self, updates: Vec<Update>) -> Batch {
         let n = updates.len();
-        let waba = self.0.config.waba_id.clone();
-        // Merge messaging updates per (field, number); keep others as their own changes.
-        let mut merged: BTreeMap<(String, String), (String, Value)> = BTreeMap::new();
-        let mut changes = Vec::new();
-        let now_secs = self.0.clock.now_secs();
-        let mut has_management = false;
+        struct Group {
+            field: String,
+            phone_number_id: String,
+            display: String,
+            contacts: Vec<Arc<str>>,
+            seen: HashSet<Arc<str>>,
+            arrays: BTreeMap<&'static str, Vec<String>>,
+        }
+        let mut groups: Vec<Group> = Vec::new();
+        let mut others: Vec<(String, Value)> = Vec::new();
         for u in updates {
             match u.payload {
                 Payload::Messaging {
@@ -194,53 +212,82 @@ impl Emulator {
                     items,
                     contacts,
                 } => {
-                    let entry = merged.entry((u.field.clone(), phone_number_id.clone())).or_insert_with(|| {
-                        (
-                            u.field.clone(),
-                            json!({"messaging_product": "whatsapp",
-                                   "metadata": {"display_phone_number": display_phone_number, "phone_number_id": phone_number_id}}),
-                        )
-                    });
-                    let value = &mut entry.1;
+                    let i = match groups
+                        .iter()
+                        .position(|g| g.field == u.field && g.phone_number_id == phone_number_id)
+                    {
+                        Some(i) => i,
+                        None => {
+                            groups.push(Group {
+                                field: u.field,
+                                phone_number_id,
+                                display: display_phone_number,
+                                contacts: Vec::new(),
+                                seen: HashSet::new(),
+                                arrays: BTreeMap::new(),
+                            });
+                            groups.len() - 1
+                        }
+                    };
+                    let g = &mut groups[i];
                     for c in contacts {
-                        let list = value
-                            .as_object_mut()
-                            .expect("object")
-                            .entry("contacts")
-                            .or_insert_with(|| json!([]));
-                        let arr = list.as_array_mut().expect("array");
-                        if !arr.contains(&c) {
-                            arr.push(c);
+                        if g.seen.insert(c.clone()) {
+                            g.contacts.push(c);
                         }
                     }
-                    let list = value
-                        .as_object_mut()
-                        .expect("object")
-                        .entry(key)
-                        .or_insert_with(|| json!([]));
-                    list.as_array_mut().expect("array").extend(items);
+                    g.arrays.entry(key).or_default().extend(items);
                 }
-                Payload::Other(value) => {
-                    has_management = true;
-                    changes.push(json!({"value": value, "field": u.field}));
-                }
+                Payload::Other(value) => others.push((u.field, value)),
             }
         }
-        let mut all: Vec<Value> = merged
-            .into_values()
-            .map(|(field, value)| json!({"value": value, "field": field}))
-            .collect();
-        all.extend(changes);
-        let mut entry = json!({"id": waba, "changes": all});
-        if has_management {
-            entry["time"] = json!(now_secs);
+        let str_json = |s: &str| serde_json::to_string(s).expect("strings serialise");
+        let mut changes: Vec<String> = Vec::with_capacity(groups.len() + others.len());
+        for g in &groups {
+            let mut v = format!(
+                "{{\"messaging_product\":\"whatsapp\",\"metadata\":{{\"display_phone_number\":{},\"phone_number_id\":{}}}",
+                str_json(&g.display),
+                str_json(&g.phone_number_id)
+            );
+            if !g.contacts.is_empty() {
+                v.push_str(",\"contacts\":[");
+                v.push_str(
+                    &g.contacts
+                        .iter()
+                        .map(|c| &**c)
+                        .collect::<Vec<_>>()
+                        .join(","),
+                );
+                v.push(']');
+            }
+            for (key, items) in &g.arrays {
+                v.push_str(&format!(",\"{key}\":[{}]", items.join(",")));
+            }
+            v.push('}');
+            changes.push(format!(
+                "{{\"value\":{v},\"field\":{}}}",
+                str_json(&g.field)
+            ));
         }
-        let body = json!({"object": "whatsapp_business_account", "entry": [entry]});
+        for (field, value) in &others {
+            changes.push(format!(
+                "{{\"value\":{value},\"field\":{}}}",
+                str_json(field)
+            ));
+        }
+        let time = if others.is_empty() {
+            String::new()
+        } else {
+            format!(",\"time\":{}", self.0.clock.now_secs())
+        };
+        let body = format!(
+            "{{\"object\":\"whatsapp_business_account\",\"entry\":[{{\"id\":{}{time},\"changes\":[{}]}}]}}",
+            str_json(&self.0.config.waba_id),
+            changes.join(",")
+        );
         // Meta escapes non-ASCII as \uXXXX; receivers must verify the bytes as sent.
-        let body = ascii_json(&body);
         Batch {
             id: self.0.outgoing.batch_seq.fetch_add(1, Ordering::Relaxed) + 1,
-            body: Bytes::from(body),
+            body: Bytes::from(escape_non_ascii(body)),
             updates: n,
         }
     }
@@ -286,7 +333,7 @@ impl Emulator {
             }
         }
         .await;
-        let body = serde_json::from_slice(&batch.body).unwrap_or(Value::Null);
+        let body = batch.body.clone();
         let now = self.0.clock.now_ms();
         match result {
             Ok(status) => {
@@ -373,9 +420,12 @@ impl Emulator {
     }
 }
 
-/// JSON with every non-ASCII character escaped as `\uXXXX`, as Meta sends it.
-pub fn ascii_json(v: &Value) -> Vec<u8> {
-    let s = serde_json::to_string(v).expect("serialisable");
+/// JSON text with every non-ASCII character escaped as `\uXXXX`, as Meta sends it (non-ASCII
+/// only occurs inside strings, where the escape means the same character).
+pub fn escape_non_ascii(s: String) -> Vec<u8> {
+    if s.is_ascii() {
+        return s.into_bytes();
+    }
     let mut out = String::with_capacity(s.len() + 16);
     for c in s.chars() {
         if c.is_ascii() {
@@ -395,7 +445,7 @@ mod tests {
     #[test]
     fn non_ascii_is_escaped_and_still_parses() {
         let v = serde_json::json!({"t": "olá 👋"});
-        let bytes = super::ascii_json(&v);
+        let bytes = super::escape_non_ascii(v.to_string());
         assert!(bytes.is_ascii());
         assert_eq!(
             serde_json::from_slice::<serde_json::Value>(&bytes).unwrap(),

@@ -4,6 +4,7 @@
 //! which arrives as status webhooks.
 
 use axum::Json;
+use axum::body::Bytes;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use switchboard_cloudapi::ErrorCode;
@@ -31,11 +32,18 @@ fn refuse<T>(code: i64, title: &'static str, details: impl Into<String>) -> Resu
 fn reject_unreadable(
     em: &Emulator,
     phone_number_id: &str,
-    raw: Value,
+    value: Option<&Value>,
+    raw: Bytes,
     code: ErrorCode,
     title: &'static str,
     details: &str,
 ) -> Response {
+    let field = |k: &str| {
+        value
+            .and_then(|v| v.get(k))
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+    };
     let now = em.now_ms();
     let mut st = em.state();
     let seq = st.next_seq();
@@ -45,12 +53,9 @@ fn reject_unreadable(
             id: format!("rejected-{seq}"),
             phone_number_id: phone_number_id.to_owned(),
             received_at_ms: now,
-            to: raw.get("to").and_then(Value::as_str).map(str::to_owned),
-            recipient: raw
-                .get("recipient")
-                .and_then(Value::as_str)
-                .map(str::to_owned),
-            kind: raw.get("type").and_then(Value::as_str).map(str::to_owned),
+            to: field("to"),
+            recipient: field("recipient"),
+            kind: field("type"),
             template: None,
             verdict: "rejected",
             error: Some(VerdictError {
@@ -60,7 +65,9 @@ fn reject_unreadable(
             }),
             statuses: Vec::new(),
             pricing: None,
-            request: raw,
+            // A copy: the received `Bytes` may share (and pin) a much larger read buffer.
+            request: Bytes::copy_from_slice(&raw),
+            callback: None,
             wa_id: None,
             voice: false,
         },
@@ -70,15 +77,15 @@ fn reject_unreadable(
     super::graph_error(status, code, title, details)
 }
 
-pub fn post(em: &Emulator, version: &str, phone_number_id: &str, body: &[u8]) -> Response {
-    let value: Value = match serde_json::from_slice(body) {
+pub fn post(em: &Emulator, version: &str, phone_number_id: &str, body: Bytes) -> Response {
+    let value: Value = match serde_json::from_slice(&body) {
         Ok(v @ Value::Object(_)) => v,
         _ => {
-            let raw = Value::String(String::from_utf8_lossy(body).into_owned());
             return reject_unreadable(
                 em,
                 phone_number_id,
-                raw,
+                None,
+                body,
                 ErrorCode::INVALID_PARAMETER,
                 "Invalid parameter",
                 "The request body must be a JSON object.",
@@ -89,21 +96,28 @@ pub fn post(em: &Emulator, version: &str, phone_number_id: &str, body: &[u8]) ->
         return reject_unreadable(
             em,
             phone_number_id,
-            value,
+            Some(&value),
+            body,
             ErrorCode::INVALID_PARAMETER,
             "Invalid parameter",
             "The parameter messaging_product is required and must be \"whatsapp\".",
         );
     }
-    let request = match MessagesRequest::from_value(value.clone()) {
+    let missing_type = value.get("type").is_none() && value.get("status").is_none();
+    let fields: Value = ["to", "recipient", "type"]
+        .iter()
+        .filter_map(|k| Some((k.to_string(), value.get(*k)?.clone())))
+        .collect::<serde_json::Map<_, _>>()
+        .into();
+    let request = match MessagesRequest::from_value(value) {
         Ok(r) => r,
         Err(e) => {
-            let missing_type = value.get("type").is_none() && value.get("status").is_none();
             return if missing_type {
                 reject_unreadable(
                     em,
                     phone_number_id,
-                    value,
+                    Some(&fields),
+                    body,
                     ErrorCode::REQUIRED_PARAMETER_MISSING,
                     "Required parameter is missing",
                     "The parameter type is required.",
@@ -113,7 +127,8 @@ pub fn post(em: &Emulator, version: &str, phone_number_id: &str, body: &[u8]) ->
                 reject_unreadable(
                     em,
                     phone_number_id,
-                    value,
+                    Some(&fields),
+                    body,
                     ErrorCode::INVALID_PARAMETER,
                     "Invalid parameter",
                     &details,
@@ -153,7 +168,7 @@ pub fn post(em: &Emulator, version: &str, phone_number_id: &str, body: &[u8]) ->
             }
             Json(json!({"success": true})).into_response()
         }
-        MessagesRequest::Send(send) => send_message(em, version, phone_number_id, send, value),
+        MessagesRequest::Send(send) => send_message(em, version, phone_number_id, send, body),
     }
 }
 
@@ -162,7 +177,7 @@ fn send_message(
     version: &str,
     phone_number_id: &str,
     req: SendRequest,
-    raw: Value,
+    raw: Bytes,
 ) -> Response {
     let now = em.now_ms();
     let cfg = em.config();
@@ -180,7 +195,8 @@ fn send_message(
         error: None,
         statuses: Vec::new(),
         pricing: None,
-        request: raw,
+        request: Bytes::copy_from_slice(&raw),
+        callback: req.biz_opaque_callback_data.clone(),
         wa_id: None,
         voice: matches!(&req.content, OutboundContent::Audio(m) if m.voice == Some(true)),
     };

@@ -167,9 +167,7 @@ async fn edge(
         return r;
     }
     match (kind_of(&em, &node), edge.as_str(), &method) {
-        (NodeKind::Number, "messages", &Method::POST) => {
-            messages::post(&em, &version, &node, &body)
-        }
+        (NodeKind::Number, "messages", &Method::POST) => messages::post(&em, &version, &node, body),
         (NodeKind::Number, "media", &Method::POST) => media::upload(&em, &headers, body).await,
         (NodeKind::Waba, "message_templates", &Method::GET) => templates::list(&em, &query),
         (NodeKind::Waba, "message_templates", &Method::POST) => templates::create(&em, &body),
