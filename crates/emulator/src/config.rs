@@ -14,6 +14,8 @@ pub struct EmulatorConfig {
     pub app_id: String,
     pub app_secret: String,
     pub access_token: String,
+    /// Valid tokens without write permissions: sends answer 10, template changes 200 (403).
+    pub read_only_tokens: Vec<String>,
     pub verify_token: String,
     pub waba_id: String,
     /// ISO country of the business (for authentication-international pricing).
@@ -121,6 +123,7 @@ impl Default for EmulatorConfig {
             app_id: "1234567890123456".into(),
             app_secret: "emulator-app-secret".into(),
             access_token: "EAAG-emulator-access-token".into(),
+            read_only_tokens: vec!["EAAG-emulator-read-only-token".into()],
             verify_token: "emulator-verify-token".into(),
             waba_id: "102290129340398".into(),
             business_country: "US".into(),

@@ -73,7 +73,7 @@ fn authorize(
     version: &str,
     headers: &HeaderMap,
     query: &HashMap<String, String>,
-) -> Result<(), Response> {
+) -> Result<Access, Response> {
     let valid_version = version
         .strip_prefix('v')
         .and_then(|v| v.strip_suffix(".0"))
@@ -101,13 +101,40 @@ fn authorize(
             "An active access token must be used",
             "An active access token must be used to query information about the current user.",
         )),
-        Some(t) if t == em.config().access_token => Ok(()),
+        Some(t) if t == em.config().access_token => Ok(Access::Full),
+        Some(t) if em.config().read_only_tokens.iter().any(|r| r == t) => Ok(Access::ReadOnly),
         Some(_) => Err(graph_error(
             401,
             ErrorCode::ACCESS_TOKEN_EXPIRED,
             "Invalid OAuth access token",
             "Invalid OAuth access token - Cannot parse access token",
         )),
+    }
+}
+
+/// What a valid token may do: everything, or only read (no `whatsapp_business_messaging`,
+/// no `whatsapp_business_management` write access), as a token whose system user lacks them.
+#[derive(PartialEq)]
+enum Access {
+    Full,
+    ReadOnly,
+}
+
+fn permission_error(edge: &str) -> Response {
+    if edge == "messages" || edge == "media" {
+        graph_error(
+            403,
+            ErrorCode::PERMISSION_DENIED,
+            "Application does not have permission for this action",
+            "The access token lacks the whatsapp_business_messaging permission.",
+        )
+    } else {
+        graph_error(
+            403,
+            ErrorCode(200),
+            "Permissions error",
+            "The access token lacks the whatsapp_business_management permission.",
+        )
     }
 }
 
@@ -142,8 +169,10 @@ async fn node(
     Query(query): Query<HashMap<String, String>>,
     headers: HeaderMap,
 ) -> Response {
-    if let Err(r) = authorize(&em, &version, &headers, &query) {
-        return r;
+    match authorize(&em, &version, &headers, &query) {
+        Err(r) => return r,
+        Ok(Access::ReadOnly) if method != Method::GET => return permission_error(&node),
+        Ok(_) => {}
     }
     match (kind_of(&em, &node), &method) {
         (NodeKind::Number, &Method::GET) => account::phone_number(&em, &node, &query),
@@ -163,8 +192,10 @@ async fn edge(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if let Err(r) = authorize(&em, &version, &headers, &query) {
-        return r;
+    match authorize(&em, &version, &headers, &query) {
+        Err(r) => return r,
+        Ok(Access::ReadOnly) if method != Method::GET => return permission_error(&edge),
+        Ok(_) => {}
     }
     match (kind_of(&em, &node), edge.as_str(), &method) {
         (NodeKind::Number, "messages", &Method::POST) => messages::post(&em, &version, &node, body),

@@ -197,6 +197,39 @@ async fn auth_is_checked() {
         .await
         .unwrap();
     assert_eq!(code(&r.json().await.unwrap()), 190);
+    let read_only = "EAAG-emulator-read-only-token";
+    let r = h
+        .http
+        .post(&url)
+        .bearer_auth(read_only)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    assert_eq!(
+        code(&r.json().await.unwrap()),
+        10,
+        "a token without whatsapp_business_messaging"
+    );
+    let waba = h.em.config().waba_id.clone();
+    let r = h
+        .http
+        .post(h.url(&format!("/v26.0/{waba}/message_templates")))
+        .bearer_auth(read_only)
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(code(&r.json().await.unwrap()), 200);
+    let r = h
+        .http
+        .get(h.url(&format!("/v26.0/{}", h.number)))
+        .bearer_auth(read_only)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "reads are allowed");
     let r = h
         .http
         .post(h.url("/v26.0/999999/messages"))
