@@ -88,6 +88,12 @@ pub const SETTINGS: &[Setting] = &[
         doc: "Largest webhook body accepted (Meta sends at most 3 MB).",
     },
     Setting {
+        key: "media.dir",
+        env: Some("SWITCHBOARD_MEDIA_DIR"),
+        default: "switchboard-media",
+        doc: "Where downloaded customer media is kept, content-addressed by SHA-256.",
+    },
+    Setting {
         key: "numbers[].phone_number_id",
         env: Some("SWITCHBOARD_PHONE_NUMBER_ID"),
         default: "",
@@ -140,6 +146,7 @@ pub struct Config {
     pub log: LogConfig,
     pub graph: GraphConfig,
     pub webhook: WebhookConfig,
+    pub media_dir: std::path::PathBuf,
     pub numbers: Vec<NumberConfig>,
 }
 
@@ -261,7 +268,15 @@ struct FileConfig {
     #[serde(default)]
     webhook: FileWebhook,
     #[serde(default)]
+    media: FileMedia,
+    #[serde(default)]
     numbers: Vec<FileNumber>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileMedia {
+    dir: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -437,6 +452,10 @@ impl Config {
             64 * 1024 * 1024,
         ) as usize;
 
+        let media_dir = env("SWITCHBOARD_MEDIA_DIR")
+            .or(file.media.dir)
+            .unwrap_or_else(|| default_of("media.dir").into());
+
         // Numbers: those of the file, then the one the environment describes (which overrides a
         // file number with the same id key by key, so a file can hold everything but the secrets).
         let mut raw_numbers: Vec<(String, FileNumber)> = file
@@ -504,6 +523,7 @@ impl Config {
                 verify_token,
                 max_body_bytes,
             },
+            media_dir: media_dir.into(),
             numbers,
         })
     }
@@ -553,6 +573,10 @@ impl Config {
                 ""
             },
             self.webhook.max_body_bytes
+        ));
+        out.push_str(&format!(
+            "\n[media]\ndir = {:?}\n",
+            self.media_dir.display().to_string()
         ));
         for n in &self.numbers {
             out.push_str(&format!(

@@ -24,6 +24,8 @@ pub enum ApiError {
     NotFound { what: String },
     #[error("{message}")]
     Invalid { field: String, message: String },
+    #[error("{message}")]
+    Conflict { code: &'static str, message: String },
     #[error("The database is not reachable right now; try again shortly.")]
     Unavailable(#[source] switchboard_store::StoreError),
     #[error(
@@ -40,6 +42,7 @@ impl ApiError {
             ApiError::Forbidden { .. } => "forbidden",
             ApiError::NotFound { .. } => "not_found",
             ApiError::Invalid { .. } => "invalid_request",
+            ApiError::Conflict { code, .. } => code,
             ApiError::Unavailable(_) => "unavailable",
             ApiError::Internal(_) => "internal",
         }
@@ -51,6 +54,7 @@ impl ApiError {
             ApiError::Forbidden { .. } => StatusCode::FORBIDDEN,
             ApiError::NotFound { .. } => StatusCode::NOT_FOUND,
             ApiError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Conflict { .. } => StatusCode::CONFLICT,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }

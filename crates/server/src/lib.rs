@@ -13,6 +13,7 @@ pub mod auth;
 pub mod config;
 pub mod error;
 pub mod health;
+pub mod inbound;
 pub mod metrics;
 
 use std::net::SocketAddr;
@@ -35,36 +36,96 @@ pub use config::Config;
 pub struct AppState {
     pub store: Store,
     pub config: Arc<Config>,
+    pub inbound: Arc<inbound::Inbound>,
 }
 
 /// A built, bound application: listeners are open (so the ports are known) but nothing is
-/// served until [`Application::run_until_stopped`].
+/// served until [`Application::run_until_stopped`], which also runs the background workers.
 pub struct Application {
     listener: TcpListener,
     metrics_listener: Option<TcpListener>,
     router: Router,
     metrics_router: Router,
+    projector: inbound::projector::Projector,
+    media: inbound::media::MediaWorker,
+    background_workers: bool,
 }
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 impl Application {
-    /// Binds the listeners of `config` and builds the routes over `store` (already migrated).
+    /// Binds the listeners of `config` and builds the routes and workers over `store`
+    /// (already migrated).
     pub async fn build(config: Config, store: Store) -> std::io::Result<Application> {
         let listener = TcpListener::bind(config.listen).await?;
+        Self::build_on(config, store, listener).await
+    }
+
+    /// As [`Application::build`], on a listener the caller bound (tests that must know the
+    /// address before building, e.g. to give it to the emulator as its webhook URL).
+    pub async fn build_on(
+        config: Config,
+        store: Store,
+        listener: TcpListener,
+    ) -> std::io::Result<Application> {
         let metrics_listener = match config.metrics_listen {
             Some(addr) => Some(TcpListener::bind(addr).await?),
             None => None,
         };
+        let journal = inbound::journal_writer::JournalWriter::start(store.clone());
+        let inbound = Arc::new(inbound::Inbound::new(&config, journal));
+        let ctx = inbound::project::ProjectCtx {
+            display_to_id: config
+                .numbers
+                .iter()
+                .filter_map(|n| {
+                    Some((
+                        n.display_number.as_ref()?.wa_id().to_owned(),
+                        n.phone_number_id.clone(),
+                    ))
+                })
+                .collect(),
+            numbers_of_waba: config.numbers.iter().fold(
+                Default::default(),
+                |mut m: std::collections::HashMap<String, Vec<String>>, n| {
+                    m.entry(n.waba_id.clone())
+                        .or_default()
+                        .push(n.phone_number_id.clone());
+                    m
+                },
+            ),
+        };
+        let projector =
+            inbound::projector::Projector::new(store.clone(), ctx, inbound.projector_wake.clone());
+        let graph = switchboard_graph::GraphClient::new(
+            &config.graph.base_url,
+            &config.graph.api_version,
+            Duration::from_secs(config.graph.timeout_secs),
+        );
+        let tokens = config
+            .numbers
+            .iter()
+            .map(|n| (n.phone_number_id.clone(), n.access_token.clone()))
+            .collect();
+        let media = inbound::media::MediaWorker::new(
+            store.clone(),
+            graph,
+            config.media_dir.clone(),
+            tokens,
+        );
         let state = AppState {
             store,
             config: Arc::new(config),
+            inbound,
         };
         Ok(Application {
             listener,
             metrics_listener,
             router: router(state),
             metrics_router: metrics::router(),
+            projector,
+            media,
+            background_workers: true,
         })
     }
 
@@ -80,7 +141,24 @@ impl Application {
             .map(|l| l.local_addr().expect("bound listener has an address"))
     }
 
-    /// Serves until `shutdown` completes, then stops accepting and lets in-flight requests finish.
+    /// Serve without running the projector and media worker in the background; the caller
+    /// drives them with `run_once`/`drain` (tests that must be deterministic).
+    pub fn without_background_workers(mut self) -> Self {
+        self.background_workers = false;
+        self
+    }
+
+    /// The projector (tests drain it deterministically with `run_once`/`drain`).
+    pub fn projector(&self) -> inbound::projector::Projector {
+        self.projector.clone()
+    }
+
+    pub fn media_worker(&self) -> inbound::media::MediaWorker {
+        self.media.clone()
+    }
+
+    /// Serves and runs the workers until `shutdown` completes, then stops accepting, lets
+    /// in-flight requests finish and stops the workers.
     pub async fn run_until_stopped(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
@@ -94,6 +172,14 @@ impl Application {
                     .into_future(),
             )
         });
+        let workers = if self.background_workers {
+            vec![
+                tokio::spawn(self.projector.run(token.clone())),
+                tokio::spawn(self.media.run(token.clone())),
+            ]
+        } else {
+            vec![]
+        };
         let t = token.clone();
         tokio::spawn(async move {
             shutdown.await;
@@ -104,6 +190,9 @@ impl Application {
             .with_graceful_shutdown(async move { t.cancelled().await })
             .await;
         token.cancel();
+        for w in workers {
+            let _ = w.await;
+        }
         if let Some(m) = metrics {
             m.await.map_err(std::io::Error::other)??;
         }
@@ -119,9 +208,12 @@ pub fn router(state: AppState) -> Router {
         let id = req.headers().get(&REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-");
         tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
     });
+    let webhook_limit = axum::extract::DefaultBodyLimit::max(state.config.webhook.max_body_bytes);
     Router::new()
         .merge(health::router())
+        .merge(inbound::router().layer(webhook_limit))
         .nest("/api/v1", api::router())
+        .route("/api/openapi.json", axum::routing::get(api::openapi))
         .fallback(error::not_found)
         .with_state(state)
         .layer(axum::middleware::from_fn(metrics::track))

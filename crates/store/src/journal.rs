@@ -7,7 +7,7 @@
 
 use sha2::{Digest, Sha256};
 
-use crate::{Store, StoreError, with_pool};
+use crate::{BeginWrite, Store, StoreError, with_pool};
 
 /// A body to journal.
 #[derive(Debug, Clone)]
@@ -76,7 +76,7 @@ impl Store {
     ) -> Result<Vec<AppendOutcome>, StoreError> {
         debug_assert!(COLUMNS.split(", ").count() == 9);
         with_pool!(&self.pool, p => {
-            let mut tx = p.begin().await?;
+            let mut tx = p.begin_write().await?;
             let mut out = Vec::with_capacity(batch.len());
             for w in batch {
                 let key = w.dedupe_key();

@@ -13,13 +13,21 @@
 
 mod api_keys;
 mod error;
+mod inbound;
 mod journal;
+mod media;
+mod read;
 #[cfg(feature = "testing")]
 pub mod testing;
 
 pub use api_keys::{ApiKeyRecord, NewApiKey};
 pub use error::StoreError;
+pub use inbound::{
+    ContactKey, FEP_MS, MediaRef, MessageOp, Op, ProjectionSummary, StatusOp, WINDOW_MS,
+};
 pub use journal::{AppendOutcome, JournalEntry, NewWebhook};
+pub use media::{MediaJob, MediaRecord};
+pub use read::{ContactRow, ConversationFilter, ConversationRow, MessageRow, StatusRow};
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -55,6 +63,28 @@ impl Backend {
 pub(crate) enum Pool {
     Sqlite(sqlx::SqlitePool),
     Postgres(sqlx::PgPool),
+}
+
+/// Starts a transaction that will write. On SQLite it takes the write lock up front
+/// (`BEGIN IMMEDIATE`): a deferred transaction that reads and then writes can fail at once with
+/// "database is locked" when another writer got in between, whatever the busy timeout.
+pub(crate) trait BeginWrite {
+    type Db: sqlx::Database;
+    async fn begin_write(&self) -> Result<sqlx::Transaction<'static, Self::Db>, sqlx::Error>;
+}
+
+impl BeginWrite for sqlx::SqlitePool {
+    type Db = sqlx::Sqlite;
+    async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error> {
+        self.begin_with("BEGIN IMMEDIATE").await
+    }
+}
+
+impl BeginWrite for sqlx::PgPool {
+    type Db = sqlx::Postgres;
+    async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, sqlx::Error> {
+        self.begin().await
+    }
 }
 
 /// Write a body once; the compiler type-checks it separately for each backend.

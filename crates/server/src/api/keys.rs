@@ -1,12 +1,13 @@
 //! `GET /api/v1/whoami` (any key: check that a key works) and API-key management (admins).
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{delete, get};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use switchboard_domain::{Role, UnixMs};
 
+use super::Id;
 use crate::AppState;
 use crate::auth::{ApiCaller, create_api_key};
 use crate::error::ApiError;
@@ -120,7 +121,7 @@ async fn create(
 async fn revoke(
     caller: ApiCaller,
     State(state): State<AppState>,
-    Path(id): Path<i64>,
+    Id(id): Id,
 ) -> Result<StatusCode, ApiError> {
     caller.require(Role::Admin)?;
     if state.store.revoke_api_key(id, UnixMs::now().0).await? {

@@ -1,7 +1,14 @@
-//! `TestApp`: a running Switchboard on port 0 over a fresh database, and a client for it.
+//! `TestApp`: a running Switchboard on port 0 over a fresh database, wired to an emulator of
+//! Meta's API that delivers real signed webhooks to it, and a client for both.
 
+use std::time::Duration;
+
+use serde_json::{Value, json};
 use switchboard_domain::Role;
+use switchboard_emulator::{Emulator, EmulatorConfig, RunningEmulator};
 use switchboard_server::config::{Config, Overrides};
+use switchboard_server::inbound::media::MediaWorker;
+use switchboard_server::inbound::projector::Projector;
 use switchboard_server::{Application, auth};
 use switchboard_store::Store;
 use switchboard_store::testing::TestDatabase;
@@ -12,17 +19,59 @@ pub struct TestApp {
     pub metrics_base: String,
     pub store: Store,
     pub http: reqwest::Client,
+    pub emulator: RunningEmulator,
+    pub em: Emulator,
+    pub projector: Projector,
+    pub media: MediaWorker,
+    pub number: String,
     _db: TestDatabase,
+    _media_dir: tempfile::TempDir,
     stop: Option<oneshot::Sender<()>>,
     pub server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
 }
 
 impl TestApp {
     pub async fn spawn(db: TestDatabase) -> TestApp {
+        Self::spawn_with(db, |_| {}).await
+    }
+
+    /// Starts Switchboard and an emulator configured by `tweak`, pointed at each other.
+    pub async fn spawn_with(db: TestDatabase, tweak: impl FnOnce(&mut EmulatorConfig)) -> TestApp {
         let store = db.store().await;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let mut ec = EmulatorConfig::default();
+        ec.webhook_url = Some(format!("{base}/webhooks/whatsapp"));
+        ec.webhooks.batch_window_ms = 2;
+        ec.numbers[0].throughput_mps = 1000;
+        tweak(&mut ec);
+        let emulator = Emulator::start(ec.clone(), "127.0.0.1:0".parse().unwrap())
+            .await
+            .unwrap();
+        let em = emulator.emulator.clone();
+        let media_dir = tempfile::tempdir().unwrap();
+        let vars: Vec<(&str, String)> = vec![
+            ("SWITCHBOARD_GRAPH_BASE_URL", emulator.base_url.clone()),
+            ("SWITCHBOARD_VERIFY_TOKEN", ec.verify_token.clone()),
+            (
+                "SWITCHBOARD_PHONE_NUMBER_ID",
+                ec.numbers[0].phone_number_id.clone(),
+            ),
+            ("SWITCHBOARD_WABA_ID", ec.waba_id.clone()),
+            ("SWITCHBOARD_ACCESS_TOKEN", ec.access_token.clone()),
+            ("SWITCHBOARD_APP_SECRET", ec.app_secret.clone()),
+            (
+                "SWITCHBOARD_DISPLAY_NUMBER",
+                format!("+{}", ec.numbers[0].display_phone_number),
+            ),
+            (
+                "SWITCHBOARD_MEDIA_DIR",
+                media_dir.path().display().to_string(),
+            ),
+        ];
         let config = Config::from_sources(
             None,
-            |_| None,
+            |k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone()),
             &Overrides {
                 database_url: Some(db.url.clone()),
                 listen: Some("127.0.0.1:0".into()),
@@ -30,11 +79,12 @@ impl TestApp {
             },
         )
         .expect("test config is valid");
-        let app = Application::build(config, store.clone())
+        let app = Application::build_on(config, store.clone(), listener)
             .await
-            .expect("bind");
-        let base = format!("http://{}", app.addr());
+            .expect("bind")
+            .without_background_workers();
         let metrics_base = format!("http://{}", app.metrics_addr().unwrap());
+        let (projector, media) = (app.projector(), app.media_worker());
         let (tx, rx) = oneshot::channel();
         let server = tokio::spawn(app.run_until_stopped(async move {
             let _ = rx.await;
@@ -43,8 +93,14 @@ impl TestApp {
             base,
             metrics_base,
             store,
-            http: switchboard_graph::http_client(std::time::Duration::from_secs(30)),
+            http: switchboard_graph::http_client(Duration::from_secs(30)),
+            number: em.default_number(),
+            emulator,
+            em,
+            projector,
+            media,
             _db: db,
+            _media_dir: media_dir,
             stop: Some(tx),
             server: Some(server),
         }
@@ -66,6 +122,57 @@ impl TestApp {
         req.send().await.unwrap()
     }
 
+    pub async fn get_json(&self, path: &str, key: &str) -> Value {
+        let r = self.get(path, Some(key)).await;
+        assert!(r.status().is_success(), "GET {path}: {}", r.status());
+        r.json().await.unwrap()
+    }
+
+    /// A simulated customer who writes `text`.
+    pub fn customer_writes(&self, wa_id: &str, content: Value) -> String {
+        if self.em.customer(wa_id).is_none() {
+            self.em.add_customer(switchboard_emulator::Customer::new(
+                wa_id,
+                Some("Sheena Nelson"),
+            ));
+        }
+        self.em
+            .customer_sends(wa_id, &self.number, content)
+            .unwrap()
+    }
+
+    pub fn text(body: &str) -> Value {
+        json!({"type": "text", "text": {"body": body}})
+    }
+
+    /// Waits until the emulator has delivered everything (bounded), then projects it all.
+    pub async fn settle(&self) {
+        let mut idle = 0;
+        for _ in 0..1000 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+            idle = if self.em.webhooks_idle() { idle + 1 } else { 0 };
+            if idle >= 3 {
+                break;
+            }
+        }
+        assert!(self.em.webhooks_idle(), "webhooks did not settle");
+        self.projector.drain().await.unwrap();
+    }
+
+    /// POSTs `body` to our webhook endpoint signed with the emulator's app secret.
+    pub async fn post_signed(&self, body: &[u8]) -> reqwest::Response {
+        let sig =
+            switchboard_cloudapi::signature::sign(self.em.config().app_secret.as_bytes(), body);
+        self.http
+            .post(format!("{}/webhooks/whatsapp", self.base))
+            .header("x-hub-signature-256", sig)
+            .header("content-type", "application/json")
+            .body(body.to_vec())
+            .send()
+            .await
+            .unwrap()
+    }
+
     /// Stops the server as SIGTERM would and waits for it to finish.
     pub async fn stop(&mut self) {
         if let Some(tx) = self.stop.take() {
@@ -80,7 +187,7 @@ impl TestApp {
 /// The error code of a JSON error response.
 pub async fn error_code(resp: reqwest::Response) -> (u16, String, String) {
     let status = resp.status().as_u16();
-    let body: serde_json::Value = resp.json().await.unwrap();
+    let body: Value = resp.json().await.unwrap();
     (
         status,
         body["error"]["code"].as_str().unwrap().to_owned(),

@@ -1,5 +1,9 @@
-//! The server, built as in production and driven over real HTTP, on SQLite and PostgreSQL.
+//! The server, built as in production and driven over real HTTP, on SQLite and PostgreSQL,
+//! with an emulator of Meta's API delivering real signed webhooks.
 
 mod api_keys;
 mod health;
 mod helpers;
+mod inbound;
+mod openapi;
+mod read_api;

@@ -1,0 +1,68 @@
+//! Group commit for the journal. SQLite has one writer, so one transaction per webhook caps
+//! intake at the disk's commit rate; instead every request hands its body to this task and
+//! waits, and the task writes whatever has queued up in ONE transaction, then answers them all.
+//! Under load batches grow by themselves; alone, a body is written at once (no added delay).
+
+use tokio::sync::{mpsc, oneshot};
+
+use switchboard_store::{AppendOutcome, NewWebhook, Store, StoreError};
+
+type Reply = oneshot::Sender<Result<AppendOutcome, String>>;
+
+#[derive(Clone)]
+pub struct JournalWriter {
+    tx: mpsc::Sender<(NewWebhook, Reply)>,
+}
+
+/// Most bodies in one transaction.
+const MAX_BATCH: usize = 512;
+
+impl JournalWriter {
+    /// Starts the writer task over `store`.
+    pub fn start(store: Store) -> JournalWriter {
+        let (tx, mut rx) = mpsc::channel::<(NewWebhook, Reply)>(8 * MAX_BATCH);
+        tokio::spawn(async move {
+            let mut batch = Vec::with_capacity(MAX_BATCH);
+            while let Some(first) = rx.recv().await {
+                batch.push(first);
+                while batch.len() < MAX_BATCH {
+                    match rx.try_recv() {
+                        Ok(item) => batch.push(item),
+                        Err(_) => break,
+                    }
+                }
+                let (hooks, replies): (Vec<NewWebhook>, Vec<Reply>) = batch.drain(..).unzip();
+                metrics::histogram!("switchboard_journal_batch_size").record(hooks.len() as f64);
+                match store.append_webhooks(&hooks).await {
+                    Ok(outcomes) => {
+                        for (reply, outcome) in replies.into_iter().zip(outcomes) {
+                            let _ = reply.send(Ok(outcome));
+                        }
+                    }
+                    Err(e) => {
+                        let msg = error_text(&e);
+                        for reply in replies {
+                            let _ = reply.send(Err(msg.clone()));
+                        }
+                    }
+                }
+            }
+        });
+        JournalWriter { tx }
+    }
+
+    /// Journals one body; resolves once its transaction committed.
+    pub async fn append(&self, hook: NewWebhook) -> Result<AppendOutcome, String> {
+        let (reply, rx) = oneshot::channel();
+        self.tx
+            .send((hook, reply))
+            .await
+            .map_err(|_| "the journal writer has stopped".to_owned())?;
+        rx.await
+            .map_err(|_| "the journal writer has stopped".to_owned())?
+    }
+}
+
+fn error_text(e: &StoreError) -> String {
+    crate::error::error_chain(e)
+}

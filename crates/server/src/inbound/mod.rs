@@ -1,0 +1,140 @@
+//! The inbound path (ARCHITECTURE.md, "Inbound"): Meta's webhooks are verified over their raw
+//! bytes, appended to the journal with group commit and acknowledged; nothing is parsed on that
+//! path. The [`projector`] applies journaled bodies in order, idempotently; the [`media`] worker
+//! downloads what customers sent.
+//!
+//! Nothing acknowledged is lost: the 200 is sent only after the journal transaction committed.
+//! A signed body that does not parse is still journaled and acknowledged (Meta would otherwise
+//! retry it for seven days) and shows up as a dead letter.
+
+pub mod journal_writer;
+pub mod media;
+pub mod project;
+pub mod projector;
+
+use std::collections::HashMap;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use secrecy::ExposeSecret;
+use subtle::ConstantTimeEq;
+use switchboard_cloudapi::signature;
+use switchboard_domain::UnixMs;
+use switchboard_store::{AppendOutcome, NewWebhook};
+
+use crate::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/webhooks/whatsapp", get(verify).post(receive))
+}
+
+/// Meta's verification handshake: echo `hub.challenge` when the token matches.
+async fn verify(
+    State(state): State<AppState>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let Some(expected) = &state.config.webhook.verify_token else {
+        tracing::warn!("webhook verification attempted but no verify token is configured");
+        return StatusCode::FORBIDDEN.into_response();
+    };
+    let mode_ok = q.get("hub.mode").map(String::as_str) == Some("subscribe");
+    let token = q.get("hub.verify_token").map(String::as_str).unwrap_or("");
+    let token_ok: bool = token
+        .as_bytes()
+        .ct_eq(expected.expose_secret().as_bytes())
+        .into();
+    match (mode_ok && token_ok, q.get("hub.challenge")) {
+        (true, Some(challenge)) => {
+            tracing::info!("webhook verification handshake answered");
+            ([("content-type", "text/plain")], challenge.clone()).into_response()
+        }
+        _ => {
+            tracing::warn!(
+                mode_ok,
+                "webhook verification refused: wrong mode or verify token"
+            );
+            StatusCode::FORBIDDEN.into_response()
+        }
+    }
+}
+
+/// Verifies the signature over the raw bytes, journals, and acknowledges.
+async fn receive(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let Some(sig) = headers.get(signature::HEADER).and_then(|v| v.to_str().ok()) else {
+        metrics::counter!("switchboard_webhook_rejected_total", "reason" => "missing_signature")
+            .increment(1);
+        tracing::warn!(
+            bytes = body.len(),
+            "webhook without X-Hub-Signature-256 refused"
+        );
+        return StatusCode::UNAUTHORIZED.into_response();
+    };
+    let Some(app_id) = state.inbound.verify_signature(&body, sig) else {
+        metrics::counter!("switchboard_webhook_rejected_total", "reason" => "bad_signature")
+            .increment(1);
+        tracing::warn!(
+            bytes = body.len(),
+            "webhook with a signature no configured app secret matches refused"
+        );
+        return StatusCode::UNAUTHORIZED.into_response();
+    };
+    let hook = NewWebhook {
+        received_at_ms: UnixMs::now().0,
+        signature: sig.to_owned(),
+        app_id,
+        body: body.to_vec(),
+    };
+    match state.inbound.journal.append(hook).await {
+        Ok(outcome) => {
+            let label = if matches!(outcome, AppendOutcome::Stored(_)) {
+                "stored"
+            } else {
+                "duplicate"
+            };
+            metrics::counter!("switchboard_webhook_accepted_total", "outcome" => label)
+                .increment(1);
+            state.inbound.projector_wake.notify_one();
+            StatusCode::OK.into_response()
+        }
+        Err(e) => {
+            // Not acknowledged: Meta retries, so nothing is lost.
+            tracing::error!(error = %e, "webhook could not be journaled; answering 503 so Meta retries");
+            StatusCode::SERVICE_UNAVAILABLE.into_response()
+        }
+    }
+}
+
+/// What the intake needs: the app secrets to try, the journal writer, and the projector's bell.
+pub struct Inbound {
+    /// (app id, secret) per distinct app secret; a body is accepted if any verifies it.
+    secrets: Vec<(Option<String>, Vec<u8>)>,
+    pub journal: journal_writer::JournalWriter,
+    pub projector_wake: std::sync::Arc<tokio::sync::Notify>,
+}
+
+impl Inbound {
+    pub fn new(config: &crate::Config, journal: journal_writer::JournalWriter) -> Self {
+        let secrets = config
+            .app_secrets()
+            .into_iter()
+            .map(|(id, s)| (id, s.expose_secret().as_bytes().to_vec()))
+            .collect();
+        Inbound {
+            secrets,
+            journal,
+            projector_wake: Default::default(),
+        }
+    }
+
+    /// The app whose secret signed this body: `Some(app_id)` (the id may be unknown), or `None`.
+    fn verify_signature(&self, body: &[u8], header: &str) -> Option<Option<String>> {
+        self.secrets
+            .iter()
+            .find(|(_, secret)| signature::verify(secret, body, header))
+            .map(|(id, _)| id.clone())
+    }
+}

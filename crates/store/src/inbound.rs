@@ -1,0 +1,356 @@
+//! The projection of webhooks into contacts, conversations, messages and statuses.
+//!
+//! The server turns each journaled body into a list of [`Op`]s (pure parsing, see the server's
+//! `inbound::project`); [`Store::apply_projection`] writes them and marks the journal row
+//! projected in ONE transaction, so an entry is applied entirely or not at all. Every write is
+//! idempotent by a unique key (wamid; (wamid, status); an event's dedupe key), never by
+//! check-then-insert, so replaying a journal row or receiving a duplicate changes nothing.
+//!
+//! Statuses follow a monotonic state machine: `sent` < `delivered` < `read` < `played`, and
+//! `failed` is terminal. A status whose message we do not have yet stays in `message_statuses`
+//! ("parked") and is applied when the message appears. Time is Meta's: windows are computed from
+//! the webhook timestamps, and a conversation's latest times only move forward.
+
+use crate::{BeginWrite, Store, StoreError, with_pool};
+
+/// A customer as a webhook identifies them (§13.7: parent BSUID, BSUID, wa_id; any may be absent).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ContactKey {
+    pub wa_id: Option<String>,
+    pub bsuid: Option<String>,
+    pub parent_bsuid: Option<String>,
+    pub username: Option<String>,
+    pub name: Option<String>,
+}
+
+/// One message to record (inbound, or an outbound echo from the WhatsApp Business app).
+#[derive(Debug, Clone)]
+pub struct MessageOp {
+    pub phone_number_id: String,
+    pub contact: ContactKey,
+    pub wamid: String,
+    pub inbound: bool,
+    pub kind: String,
+    /// Searchable text (body, caption, button title…).
+    pub text: Option<String>,
+    /// The message's raw JSON as Meta sent it.
+    pub payload: String,
+    pub meta_at_ms: i64,
+    /// A click-to-WhatsApp referral: opens a 72-hour free-entry-point window.
+    pub referral: bool,
+    /// Media to download: (Meta media id, mime type, sha256 base64, url).
+    pub media: Option<MediaRef>,
+}
+
+#[derive(Debug, Clone)]
+pub struct MediaRef {
+    pub media_id: String,
+    pub mime_type: Option<String>,
+    pub sha256: Option<String>,
+    pub url: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct StatusOp {
+    pub wamid: String,
+    pub status: String,
+    pub rank: i64,
+    pub meta_at_ms: i64,
+    pub pricing: Option<String>,
+    pub errors: Option<String>,
+    pub error_code: Option<i64>,
+    pub payload: String,
+}
+
+/// What one webhook entry asks the store to do.
+#[derive(Debug, Clone)]
+pub enum Op {
+    Message(Box<MessageOp>),
+    Status(StatusOp),
+    /// `user_changed_number`: the contact known by `old_wa_id` now has `new_wa_id`.
+    NumberChanged {
+        old_wa_id: String,
+        new_wa_id: String,
+    },
+    /// `user_changed_user_id`: a new BSUID for the contact with this phone (or old BSUID).
+    BsuidChanged {
+        wa_id: Option<String>,
+        new_bsuid: String,
+    },
+    /// A management webhook, kept whole and deduplicated.
+    AccountEvent {
+        field: String,
+        waba_id: String,
+        phone_number_id: Option<String>,
+        meta_at_ms: Option<i64>,
+        dedupe_key: String,
+        payload: String,
+    },
+    NumberState {
+        key: String,
+        display: Option<String>,
+        quality: Option<String>,
+        messaging_limit: Option<String>,
+        restricted: Option<bool>,
+        at_ms: i64,
+    },
+    TemplateState {
+        waba_id: String,
+        name: String,
+        language: String,
+        template_id: Option<String>,
+        status: Option<String>,
+        category: Option<String>,
+        quality: Option<String>,
+        reason: Option<String>,
+        at_ms: i64,
+    },
+    MarketingPreference {
+        phone_number_id: String,
+        contact: ContactKey,
+        value: String,
+        meta_at_ms: i64,
+    },
+}
+
+/// What a projection changed (first application) versus found already applied.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ProjectionSummary {
+    pub messages_new: usize,
+    pub messages_seen: usize,
+    pub statuses_new: usize,
+    pub statuses_seen: usize,
+    pub statuses_parked: usize,
+    pub events_new: usize,
+}
+
+pub const WINDOW_MS: i64 = 24 * 3_600_000;
+pub const FEP_MS: i64 = 72 * 3_600_000;
+
+const FIND_BY_BSUID: &str = "SELECT id FROM contacts WHERE bsuid = $1";
+const FIND_BY_WA_ID: &str = "SELECT id FROM contacts WHERE wa_id = $1";
+const INSERT_CONTACT: &str = "INSERT INTO contacts (wa_id, bsuid, parent_bsuid, username, name, created_at_ms, updated_at_ms) \
+     VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING id";
+// Fill what we did not know; a phone or BSUID already on another contact is left alone.
+const UPDATE_CONTACT: &str = "UPDATE contacts SET \
+       wa_id = CASE WHEN wa_id IS NULL AND NOT EXISTS (SELECT 1 FROM contacts c2 WHERE c2.wa_id = $2) THEN $2 ELSE wa_id END, \
+       bsuid = CASE WHEN bsuid IS NULL AND NOT EXISTS (SELECT 1 FROM contacts c3 WHERE c3.bsuid = $3) THEN $3 ELSE bsuid END, \
+       parent_bsuid = COALESCE($4, parent_bsuid), username = COALESCE($5, username), name = COALESCE($6, name), updated_at_ms = $7 \
+     WHERE id = $1";
+const UPSERT_CONVERSATION: &str = "INSERT INTO conversations (phone_number_id, contact_id, status, last_message_at_ms, created_at_ms) \
+     VALUES ($1, $2, 'open', $3, $4) \
+     ON CONFLICT (phone_number_id, contact_id) DO UPDATE SET phone_number_id = excluded.phone_number_id RETURNING id";
+const INSERT_MESSAGE: &str = "INSERT INTO messages (wamid, conversation_id, direction, type, text, payload, meta_at_ms, journal_id, created_at_ms) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (wamid) DO NOTHING RETURNING id";
+const TOUCH_INBOUND: &str = "UPDATE conversations SET \
+       status = 'open', unread_count = unread_count + 1, \
+       last_inbound_at_ms = CASE WHEN last_inbound_at_ms IS NULL OR last_inbound_at_ms < $2 THEN $2 ELSE last_inbound_at_ms END, \
+       last_message_at_ms = CASE WHEN last_message_at_ms < $2 THEN $2 ELSE last_message_at_ms END, \
+       fep_expires_at_ms = CASE WHEN $3 > COALESCE(fep_expires_at_ms, 0) THEN $3 ELSE fep_expires_at_ms END \
+     WHERE id = $1";
+const TOUCH_OUTBOUND: &str = "UPDATE conversations SET \
+       last_message_at_ms = CASE WHEN last_message_at_ms < $2 THEN $2 ELSE last_message_at_ms END WHERE id = $1";
+const INSERT_MEDIA: &str = "INSERT INTO media (message_id, phone_number_id, media_id, mime_type, sha256, url, next_attempt_at_ms) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (message_id) DO NOTHING";
+const INSERT_STATUS: &str = "INSERT INTO message_statuses (wamid, status, rank, meta_at_ms, pricing, errors, payload, journal_id) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (wamid, status) DO NOTHING RETURNING id";
+// Only forward: a lower rank (an out-of-order `delivered` after `read`) changes nothing.
+const ADVANCE_STATUS: &str = "UPDATE messages SET status = $2, status_rank = $3, status_at_ms = $4, error_code = COALESCE($5, error_code) \
+     WHERE wamid = $1 AND status_rank < $3";
+const BEST_PARKED: &str = "SELECT status, rank, meta_at_ms, errors FROM message_statuses WHERE wamid = $1 ORDER BY rank DESC LIMIT 1";
+const CHANGE_NUMBER: &str = "UPDATE contacts SET wa_id = $2, updated_at_ms = $3 WHERE wa_id = $1 AND NOT EXISTS (SELECT 1 FROM contacts c2 WHERE c2.wa_id = $2)";
+const CHANGE_BSUID: &str = "UPDATE contacts SET bsuid = $2, updated_at_ms = $3 WHERE wa_id = $1 AND NOT EXISTS (SELECT 1 FROM contacts c2 WHERE c2.bsuid = $2)";
+const INSERT_EVENT: &str = "INSERT INTO account_events (field, waba_id, phone_number_id, meta_at_ms, dedupe_key, payload, journal_id) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (dedupe_key) DO NOTHING RETURNING id";
+const UPSERT_NUMBER: &str = "INSERT INTO number_state (phone_number_id, display_phone_number, quality, messaging_limit, restricted, updated_at_ms) \
+     VALUES ($1, $2, $3, $4, COALESCE($5, FALSE), $6) \
+     ON CONFLICT (phone_number_id) DO UPDATE SET \
+       display_phone_number = COALESCE(excluded.display_phone_number, number_state.display_phone_number), \
+       quality = COALESCE($3, number_state.quality), messaging_limit = COALESCE($4, number_state.messaging_limit), \
+       restricted = COALESCE($5, number_state.restricted), updated_at_ms = excluded.updated_at_ms \
+     WHERE number_state.updated_at_ms <= excluded.updated_at_ms";
+const UPSERT_TEMPLATE: &str = "INSERT INTO template_state (waba_id, name, language, template_id, status, category, quality, reason, updated_at_ms) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+     ON CONFLICT (waba_id, name, language) DO UPDATE SET \
+       template_id = COALESCE(excluded.template_id, template_state.template_id), status = COALESCE(excluded.status, template_state.status), \
+       category = COALESCE(excluded.category, template_state.category), quality = COALESCE(excluded.quality, template_state.quality), \
+       reason = COALESCE(excluded.reason, template_state.reason), updated_at_ms = excluded.updated_at_ms \
+     WHERE template_state.updated_at_ms <= excluded.updated_at_ms";
+const INSERT_PREFERENCE: &str = "INSERT INTO marketing_preferences (contact_id, phone_number_id, value, meta_at_ms) VALUES ($1, $2, $3, $4) \
+     ON CONFLICT (contact_id, phone_number_id, meta_at_ms, value) DO NOTHING";
+const MARK_PROJECTED: &str =
+    "UPDATE webhook_journal SET projected_at_ms = $2, error = NULL WHERE id = $1";
+const MARK_DEAD: &str = "UPDATE webhook_journal SET projected_at_ms = $2, error = $3 WHERE id = $1";
+const UNPROJECTED: &str = "SELECT id, received_at_ms, dedupe_key, signature, app_id, body, deliveries, projected_at_ms, error \
+     FROM webhook_journal WHERE projected_at_ms IS NULL ORDER BY id LIMIT $1";
+const REPLAY: &str =
+    "UPDATE webhook_journal SET projected_at_ms = NULL, error = NULL WHERE id >= $1 AND id <= $2";
+
+/// One body of SQL per use case, written once for both backends.
+macro_rules! contact_id {
+    ($tx:expr, $key:expr, $now:expr) => {{
+        let key: &ContactKey = $key;
+        let mut found: Option<(i64,)> = None;
+        if let Some(b) = &key.bsuid {
+            found = sqlx::query_as(FIND_BY_BSUID)
+                .bind(b)
+                .fetch_optional(&mut *$tx)
+                .await?;
+        }
+        if found.is_none() {
+            if let Some(w) = &key.wa_id {
+                found = sqlx::query_as(FIND_BY_WA_ID)
+                    .bind(w)
+                    .fetch_optional(&mut *$tx)
+                    .await?;
+            }
+        }
+        match found {
+            Some((id,)) => {
+                sqlx::query(UPDATE_CONTACT)
+                    .bind(id)
+                    .bind(&key.wa_id)
+                    .bind(&key.bsuid)
+                    .bind(&key.parent_bsuid)
+                    .bind(&key.username)
+                    .bind(&key.name)
+                    .bind($now)
+                    .execute(&mut *$tx)
+                    .await?;
+                id
+            }
+            None => {
+                let (id,): (i64,) = sqlx::query_as(INSERT_CONTACT)
+                    .bind(&key.wa_id)
+                    .bind(&key.bsuid)
+                    .bind(&key.parent_bsuid)
+                    .bind(&key.username)
+                    .bind(&key.name)
+                    .bind($now)
+                    .fetch_one(&mut *$tx)
+                    .await?;
+                id
+            }
+        }
+    }};
+}
+
+impl Store {
+    /// Applies one journal entry's ops and marks it projected, in one transaction.
+    pub async fn apply_projection(
+        &self,
+        journal_id: i64,
+        ops: &[Op],
+        now_ms: i64,
+    ) -> Result<ProjectionSummary, StoreError> {
+        let mut sum = ProjectionSummary::default();
+        with_pool!(&self.pool, p => {
+            let mut tx = p.begin_write().await?;
+            for op in ops {
+                match op {
+                    Op::Message(m) => {
+                        let contact = contact_id!(tx, &m.contact, now_ms);
+                        let (conversation,): (i64,) = sqlx::query_as(UPSERT_CONVERSATION)
+                            .bind(&m.phone_number_id).bind(contact).bind(m.meta_at_ms).bind(now_ms)
+                            .fetch_one(&mut *tx).await?;
+                        let inserted: Option<(i64,)> = sqlx::query_as(INSERT_MESSAGE)
+                            .bind(&m.wamid).bind(conversation).bind(if m.inbound { "in" } else { "out" })
+                            .bind(&m.kind).bind(&m.text).bind(&m.payload).bind(m.meta_at_ms).bind(journal_id).bind(now_ms)
+                            .fetch_optional(&mut *tx).await?;
+                        let Some((message_id,)) = inserted else { sum.messages_seen += 1; continue };
+                        sum.messages_new += 1;
+                        if m.inbound {
+                            let fep = if m.referral { m.meta_at_ms + FEP_MS } else { 0 };
+                            sqlx::query(TOUCH_INBOUND).bind(conversation).bind(m.meta_at_ms).bind(fep).execute(&mut *tx).await?;
+                        } else {
+                            sqlx::query(TOUCH_OUTBOUND).bind(conversation).bind(m.meta_at_ms).execute(&mut *tx).await?;
+                            // A status may have arrived before its message: apply the best one.
+                            let parked: Option<(String, i64, i64, Option<String>)> =
+                                sqlx::query_as(BEST_PARKED).bind(&m.wamid).fetch_optional(&mut *tx).await?;
+                            if let Some((status, rank, at, _)) = parked {
+                                sqlx::query(ADVANCE_STATUS).bind(&m.wamid).bind(status).bind(rank).bind(at).bind(None::<i64>)
+                                    .execute(&mut *tx).await?;
+                            }
+                        }
+                        if let Some(media) = &m.media {
+                            sqlx::query(INSERT_MEDIA).bind(message_id).bind(&m.phone_number_id).bind(&media.media_id)
+                                .bind(&media.mime_type).bind(&media.sha256).bind(&media.url).bind(now_ms)
+                                .execute(&mut *tx).await?;
+                        }
+                    }
+                    Op::Status(s) => {
+                        let inserted: Option<(i64,)> = sqlx::query_as(INSERT_STATUS)
+                            .bind(&s.wamid).bind(&s.status).bind(s.rank).bind(s.meta_at_ms).bind(&s.pricing).bind(&s.errors)
+                            .bind(&s.payload).bind(journal_id)
+                            .fetch_optional(&mut *tx).await?;
+                        if inserted.is_none() { sum.statuses_seen += 1; continue }
+                        sum.statuses_new += 1;
+                        let r = sqlx::query(ADVANCE_STATUS).bind(&s.wamid).bind(&s.status).bind(s.rank).bind(s.meta_at_ms).bind(s.error_code)
+                            .execute(&mut *tx).await?;
+                        if r.rows_affected() == 0 {
+                            let known: Option<(i64,)> = sqlx::query_as("SELECT id FROM messages WHERE wamid = $1").bind(&s.wamid).fetch_optional(&mut *tx).await?;
+                            if known.is_none() { sum.statuses_parked += 1; }
+                        }
+                    }
+                    Op::NumberChanged { old_wa_id, new_wa_id } => {
+                        sqlx::query(CHANGE_NUMBER).bind(old_wa_id).bind(new_wa_id).bind(now_ms).execute(&mut *tx).await?;
+                    }
+                    Op::BsuidChanged { wa_id, new_bsuid } => {
+                        if let Some(w) = wa_id {
+                            sqlx::query(CHANGE_BSUID).bind(w).bind(new_bsuid).bind(now_ms).execute(&mut *tx).await?;
+                        }
+                    }
+                    Op::AccountEvent { field, waba_id, phone_number_id, meta_at_ms, dedupe_key, payload } => {
+                        let inserted: Option<(i64,)> = sqlx::query_as(INSERT_EVENT)
+                            .bind(field).bind(waba_id).bind(phone_number_id).bind(meta_at_ms).bind(dedupe_key).bind(payload).bind(journal_id)
+                            .fetch_optional(&mut *tx).await?;
+                        if inserted.is_some() { sum.events_new += 1; }
+                    }
+                    Op::NumberState { key, display, quality, messaging_limit, restricted, at_ms } => {
+                        sqlx::query(UPSERT_NUMBER).bind(key).bind(display).bind(quality).bind(messaging_limit).bind(*restricted).bind(at_ms)
+                            .execute(&mut *tx).await?;
+                    }
+                    Op::TemplateState { waba_id, name, language, template_id, status, category, quality, reason, at_ms } => {
+                        sqlx::query(UPSERT_TEMPLATE).bind(waba_id).bind(name).bind(language).bind(template_id).bind(status)
+                            .bind(category).bind(quality).bind(reason).bind(at_ms)
+                            .execute(&mut *tx).await?;
+                    }
+                    Op::MarketingPreference { phone_number_id, contact, value, meta_at_ms } => {
+                        let contact = contact_id!(tx, contact, now_ms);
+                        sqlx::query(INSERT_PREFERENCE).bind(contact).bind(phone_number_id).bind(value).bind(meta_at_ms)
+                            .execute(&mut *tx).await?;
+                    }
+                }
+            }
+            sqlx::query(MARK_PROJECTED).bind(journal_id).bind(now_ms).execute(&mut *tx).await?;
+            tx.commit().await?;
+            Ok(sum)
+        })
+    }
+
+    /// Marks a journal row as a dead letter: signed and acknowledged, but not understood.
+    pub async fn mark_dead_letter(
+        &self,
+        journal_id: i64,
+        error: &str,
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
+        with_pool!(&self.pool, p => {
+            sqlx::query(MARK_DEAD).bind(journal_id).bind(now_ms).bind(error).execute(p).await?;
+            Ok(())
+        })
+    }
+
+    /// The oldest journal rows not projected yet.
+    pub async fn unprojected_webhooks(
+        &self,
+        limit: i64,
+    ) -> Result<Vec<crate::JournalEntry>, StoreError> {
+        with_pool!(&self.pool, p => Ok(sqlx::query_as(UNPROJECTED).bind(limit).fetch_all(p).await?))
+    }
+
+    /// Marks journal rows `from..=to` for projection again (idempotent: nothing is applied twice).
+    pub async fn replay_webhooks(&self, from_id: i64, to_id: i64) -> Result<u64, StoreError> {
+        with_pool!(&self.pool, p => Ok(sqlx::query(REPLAY).bind(from_id).bind(to_id).execute(p).await?.rows_affected()))
+    }
+}
