@@ -40,8 +40,10 @@ impl TestApp {
         let store = db.store().await;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
-        let mut ec = EmulatorConfig::default();
-        ec.webhook_url = Some(format!("{base}/webhooks/whatsapp"));
+        let mut ec = EmulatorConfig {
+            webhook_url: Some(format!("{base}/webhooks/whatsapp")),
+            ..Default::default()
+        };
         ec.webhooks.batch_window_ms = 2;
         ec.numbers[0].throughput_mps = 1000;
         tweak(&mut ec);
