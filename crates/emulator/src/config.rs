@@ -114,6 +114,9 @@ pub struct WebhookDelivery {
     pub retry_time_scale: f64,
     /// How long the receiver has to answer one POST.
     pub timeout_ms: u64,
+    /// Delivery attempts kept in the log (`GET /_emulator/webhooks`); bodies are shared with
+    /// the batches, not copied.
+    pub log_capacity: usize,
 }
 
 impl Default for EmulatorConfig {
@@ -173,6 +176,7 @@ impl Default for WebhookDelivery {
             reorder_rate: 0.0,
             retry_time_scale: 1.0,
             timeout_ms: 10_000,
+            log_capacity: 2_000,
         }
     }
 }

@@ -84,9 +84,6 @@ pub struct Outgoing {
     pub http: reqwest::Client,
 }
 
-/// Attempts kept in the delivery log (bodies are shared with the batches, not copied).
-const LOG_CAPACITY: usize = 2_000;
-
 impl Outgoing {
     pub fn new(concurrency: usize, timeout_ms: u64) -> (Outgoing, mpsc::UnboundedReceiver<Update>) {
         let (tx, rx) = mpsc::unbounded_channel();
@@ -109,10 +106,10 @@ impl Outgoing {
         (out, rx)
     }
 
-    fn log(&self, rec: DeliveryRecord) {
+    fn log(&self, rec: DeliveryRecord, capacity: usize) {
         let mut log = self.log.lock().expect("log lock");
         log.push_back(rec);
-        while log.len() > LOG_CAPACITY {
+        while log.len() > capacity {
             log.pop_front();
         }
     }
@@ -153,16 +150,19 @@ impl Emulator {
                     .outgoing
                     .queued
                     .fetch_sub(batch.updates as u64, Ordering::SeqCst);
-                self.0.outgoing.log(DeliveryRecord {
-                    batch_id: batch.id,
-                    attempt: 0,
-                    at_ms: self.0.clock.now_ms(),
-                    updates: batch.updates,
-                    status: None,
-                    error: None,
-                    outcome: "no_webhook_url",
-                    body: batch.body.clone(),
-                });
+                self.0.outgoing.log(
+                    DeliveryRecord {
+                        batch_id: batch.id,
+                        attempt: 0,
+                        at_ms: self.0.clock.now_ms(),
+                        updates: batch.updates,
+                        status: None,
+                        error: None,
+                        outcome: "no_webhook_url",
+                        body: batch.body.clone(),
+                    },
+                    self.0.config.webhooks.log_capacity,
+                );
                 continue;
             }
             // Reordering: hold this batch back and send it after the next one.
@@ -341,16 +341,19 @@ impl Emulator {
                     .outgoing
                     .delivered
                     .fetch_add(batch.updates as u64, Ordering::Relaxed);
-                self.0.outgoing.log(DeliveryRecord {
-                    batch_id: batch.id,
-                    attempt,
-                    at_ms: now,
-                    updates: batch.updates,
-                    status: Some(status),
-                    error: None,
-                    outcome: "delivered",
-                    body,
-                });
+                self.0.outgoing.log(
+                    DeliveryRecord {
+                        batch_id: batch.id,
+                        attempt,
+                        at_ms: now,
+                        updates: batch.updates,
+                        status: Some(status),
+                        error: None,
+                        outcome: "delivered",
+                        body,
+                    },
+                    self.0.config.webhooks.log_capacity,
+                );
             }
             Err((status, error)) => {
                 let next = retry_delays().nth(attempt + 1);
@@ -359,16 +362,19 @@ impl Emulator {
                 } else {
                     "dropped"
                 };
-                self.0.outgoing.log(DeliveryRecord {
-                    batch_id: batch.id,
-                    attempt,
-                    at_ms: now,
-                    updates: batch.updates,
-                    status,
-                    error: Some(error),
-                    outcome,
-                    body,
-                });
+                self.0.outgoing.log(
+                    DeliveryRecord {
+                        batch_id: batch.id,
+                        attempt,
+                        at_ms: now,
+                        updates: batch.updates,
+                        status,
+                        error: Some(error),
+                        outcome,
+                        body,
+                    },
+                    self.0.config.webhooks.log_capacity,
+                );
                 if let Some(delay) = next {
                     let scaled =
                         (delay.as_millis() as f64 * self.0.config.webhooks.retry_time_scale) as i64;

@@ -1,5 +1,7 @@
 //! The `switchboard` binary as an operator uses it.
 
+mod crash;
+
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
