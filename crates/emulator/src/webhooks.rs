@@ -134,7 +134,25 @@ impl Emulator {
     /// the batch to a delivery task (bounded by the concurrency setting).
     pub(crate) async fn run_batcher(self, mut rx: mpsc::UnboundedReceiver<Update>) {
         let mut held: Option<Arc<Batch>> = None;
-        while let Some(first) = rx.recv().await {
+        loop {
+            // A held-back batch goes out after the next one, or after a short wait if none comes.
+            let next = if held.is_some() {
+                match tokio::time::timeout(Duration::from_millis(100), rx.recv()).await {
+                    Ok(next) => next,
+                    Err(_) => {
+                        let h = held.take().expect("held");
+                        self.spawn_delivery(h.clone(), 0);
+                        self.0
+                            .outgoing
+                            .queued
+                            .fetch_sub(h.updates as u64, Ordering::SeqCst);
+                        continue;
+                    }
+                }
+            } else {
+                rx.recv().await
+            };
+            let Some(first) = next else { break };
             let cfg = &self.0.config.webhooks;
             let mut updates = vec![first];
             let deadline = tokio::time::Instant::now() + Duration::from_millis(cfg.batch_window_ms);

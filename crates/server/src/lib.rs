@@ -95,8 +95,12 @@ impl Application {
                 },
             ),
         };
-        let projector =
-            inbound::projector::Projector::new(store.clone(), ctx, inbound.projector_wake.clone());
+        let projector = inbound::projector::Projector::new(
+            store.clone(),
+            ctx,
+            inbound.projector_wake.clone(),
+            inbound.journal.pending.clone(),
+        );
         let graph = switchboard_graph::GraphClient::new(
             &config.graph.base_url,
             &config.graph.api_version,

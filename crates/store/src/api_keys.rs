@@ -65,7 +65,7 @@ const REVOKE: &str =
 
 impl Store {
     pub async fn create_api_key(&self, key: &NewApiKey) -> Result<i64, StoreError> {
-        with_pool!(&self.pool, p => {
+        with_pool!(&self.writer, p => {
             let (id,): (i64,) = sqlx::query_as(INSERT)
                 .bind(&key.name)
                 .bind(key.role.as_str())
@@ -93,12 +93,12 @@ impl Store {
     }
 
     pub async fn touch_api_key(&self, id: i64, now_ms: i64) -> Result<(), StoreError> {
-        with_pool!(&self.pool, p => { sqlx::query(TOUCH).bind(id).bind(now_ms).execute(p).await?; Ok(()) })
+        with_pool!(&self.writer, p => { sqlx::query(TOUCH).bind(id).bind(now_ms).execute(p).await?; Ok(()) })
     }
 
     /// Revokes a key; `false` when there was no live key with that id.
     pub async fn revoke_api_key(&self, id: i64, now_ms: i64) -> Result<bool, StoreError> {
-        with_pool!(&self.pool, p => {
+        with_pool!(&self.writer, p => {
             let r = sqlx::query(REVOKE).bind(id).bind(now_ms).execute(p).await?;
             Ok(r.rows_affected() == 1)
         })

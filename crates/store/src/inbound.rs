@@ -11,6 +11,8 @@
 //! ("parked") and is applied when the message appears. Time is Meta's: windows are computed from
 //! the webhook timestamps, and a conversation's latest times only move forward.
 
+use std::collections::HashMap;
+
 use crate::{BeginWrite, Store, StoreError, with_pool};
 
 /// A customer as a webhook identifies them (§13.7: parent BSUID, BSUID, wa_id; any may be absent).
@@ -243,16 +245,47 @@ impl Store {
         ops: &[Op],
         now_ms: i64,
     ) -> Result<ProjectionSummary, StoreError> {
+        self.apply_projections(&[(journal_id, ops.to_vec())], now_ms)
+            .await
+    }
+
+    /// Applies several journal entries in order and marks them projected, in ONE transaction
+    /// (one commit for many bodies, as the intake's group commit). Contacts and conversations
+    /// looked up once are remembered for the rest of the batch.
+    pub async fn apply_projections(
+        &self,
+        entries: &[(i64, Vec<Op>)],
+        now_ms: i64,
+    ) -> Result<ProjectionSummary, StoreError> {
         let mut sum = ProjectionSummary::default();
-        with_pool!(&self.pool, p => {
+        let mut contacts: HashMap<(String, bool), i64> = HashMap::new();
+        let mut conversations: HashMap<(String, i64), i64> = HashMap::new();
+        with_pool!(&self.writer, p => {
             let mut tx = p.begin_write().await?;
+            for (journal_id, ops) in entries {
+            let journal_id = *journal_id;
             for op in ops {
                 match op {
                     Op::Message(m) => {
-                        let contact = contact_id!(tx, &m.contact, now_ms);
-                        let (conversation,): (i64,) = sqlx::query_as(UPSERT_CONVERSATION)
-                            .bind(&m.phone_number_id).bind(contact).bind(m.meta_at_ms).bind(now_ms)
-                            .fetch_one(&mut *tx).await?;
+                        let key = m.contact.bsuid.clone().map(|b| (b, true)).or_else(|| m.contact.wa_id.clone().map(|w| (w, false)));
+                        let contact = match key.as_ref().and_then(|k| contacts.get(k)) {
+                            Some(id) => *id,
+                            None => {
+                                let id = contact_id!(tx, &m.contact, now_ms);
+                                if let Some(k) = key { contacts.insert(k, id); }
+                                id
+                            }
+                        };
+                        let conversation = match conversations.get(&(m.phone_number_id.clone(), contact)) {
+                            Some(c) => *c,
+                            None => {
+                                let (c,): (i64,) = sqlx::query_as(UPSERT_CONVERSATION)
+                                    .bind(&m.phone_number_id).bind(contact).bind(m.meta_at_ms).bind(now_ms)
+                                    .fetch_one(&mut *tx).await?;
+                                conversations.insert((m.phone_number_id.clone(), contact), c);
+                                c
+                            }
+                        };
                         let inserted: Option<(i64,)> = sqlx::query_as(INSERT_MESSAGE)
                             .bind(&m.wamid).bind(conversation).bind(if m.inbound { "in" } else { "out" })
                             .bind(&m.kind).bind(&m.text).bind(&m.payload).bind(m.meta_at_ms).bind(journal_id).bind(now_ms)
@@ -293,9 +326,11 @@ impl Store {
                         }
                     }
                     Op::NumberChanged { old_wa_id, new_wa_id } => {
+                        contacts.clear();
                         sqlx::query(CHANGE_NUMBER).bind(old_wa_id).bind(new_wa_id).bind(now_ms).execute(&mut *tx).await?;
                     }
                     Op::BsuidChanged { wa_id, new_bsuid } => {
+                        contacts.clear();
                         if let Some(w) = wa_id {
                             sqlx::query(CHANGE_BSUID).bind(w).bind(new_bsuid).bind(now_ms).execute(&mut *tx).await?;
                         }
@@ -323,6 +358,7 @@ impl Store {
                 }
             }
             sqlx::query(MARK_PROJECTED).bind(journal_id).bind(now_ms).execute(&mut *tx).await?;
+            }
             tx.commit().await?;
             Ok(sum)
         })
@@ -335,7 +371,7 @@ impl Store {
         error: &str,
         now_ms: i64,
     ) -> Result<(), StoreError> {
-        with_pool!(&self.pool, p => {
+        with_pool!(&self.writer, p => {
             sqlx::query(MARK_DEAD).bind(journal_id).bind(now_ms).bind(error).execute(p).await?;
             Ok(())
         })
@@ -351,6 +387,6 @@ impl Store {
 
     /// Marks journal rows `from..=to` for projection again (idempotent: nothing is applied twice).
     pub async fn replay_webhooks(&self, from_id: i64, to_id: i64) -> Result<u64, StoreError> {
-        with_pool!(&self.pool, p => Ok(sqlx::query(REPLAY).bind(from_id).bind(to_id).execute(p).await?.rows_affected()))
+        with_pool!(&self.writer, p => Ok(sqlx::query(REPLAY).bind(from_id).bind(to_id).execute(p).await?.rows_affected()))
     }
 }

@@ -5,6 +5,8 @@
 //! A byte-identical body (Meta's retry of a delivery) is not stored twice: the dedupe key is its
 //! SHA-256, the unique constraint decides, and the existing row's delivery count goes up.
 
+use std::collections::HashMap;
+
 use sha2::{Digest, Sha256};
 
 use crate::{BeginWrite, Store, StoreError, with_pool};
@@ -56,8 +58,8 @@ pub struct JournalEntry {
     pub error: Option<String>,
 }
 
-const INSERT: &str = "INSERT INTO webhook_journal (received_at_ms, dedupe_key, signature, app_id, body) \
-     VALUES ($1, $2, $3, $4, $5) ON CONFLICT (dedupe_key) DO NOTHING RETURNING id";
+/// Bodies per multi-row INSERT (5 parameters each; far below both backends' limits).
+const INSERT_CHUNK: usize = 200;
 const BUMP: &str =
     "UPDATE webhook_journal SET deliveries = deliveries + 1 WHERE dedupe_key = $1 RETURNING id";
 const COLUMNS: &str =
@@ -75,26 +77,47 @@ impl Store {
         batch: &[NewWebhook],
     ) -> Result<Vec<AppendOutcome>, StoreError> {
         debug_assert!(COLUMNS.split(", ").count() == 9);
-        with_pool!(&self.pool, p => {
+        // One multi-row INSERT per chunk (one statement, not one per body: statements, not rows,
+        // are what cost on sqlx's SQLite thread and PostgreSQL's round trips). Bodies already
+        // journaled, or repeated inside the batch, count as another delivery of the first.
+        let keys: Vec<String> = batch.iter().map(NewWebhook::dedupe_key).collect();
+        let mut first: HashMap<&str, usize> = HashMap::new();
+        let unique: Vec<usize> = (0..batch.len())
+            .filter(|&i| first.insert(keys[i].as_str(), i).is_none())
+            .collect();
+        with_pool!(&self.writer, p => {
             let mut tx = p.begin_write().await?;
-            let mut out = Vec::with_capacity(batch.len());
-            for w in batch {
-                let key = w.dedupe_key();
-                let inserted: Option<(i64,)> = sqlx::query_as(INSERT)
-                    .bind(w.received_at_ms)
-                    .bind(&key)
-                    .bind(&w.signature)
-                    .bind(&w.app_id)
-                    .bind(&w.body)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-                out.push(match inserted {
-                    Some((id,)) => AppendOutcome::Stored(id),
-                    None => {
-                        let (id,): (i64,) = sqlx::query_as(BUMP).bind(&key).fetch_one(&mut *tx).await?;
-                        AppendOutcome::Duplicate(id)
+            let mut stored: HashMap<String, i64> = HashMap::new();
+            for chunk in unique.chunks(INSERT_CHUNK) {
+                let mut sql = String::from("INSERT INTO webhook_journal (received_at_ms, dedupe_key, signature, app_id, body) VALUES ");
+                for n in 0..chunk.len() {
+                    let b = n * 5;
+                    if n > 0 {
+                        sql.push(',');
                     }
-                });
+                    sql.push_str(&format!("(${}, ${}, ${}, ${}, ${})", b + 1, b + 2, b + 3, b + 4, b + 5));
+                }
+                sql.push_str(" ON CONFLICT (dedupe_key) DO NOTHING RETURNING id, dedupe_key");
+                // Built from fixed fragments; every value is bound.
+                let mut q = sqlx::query_as::<_, (i64, String)>(sqlx::AssertSqlSafe(sql));
+                for &i in chunk {
+                    let w = &batch[i];
+                    q = q.bind(w.received_at_ms).bind(keys[i].clone()).bind(w.signature.clone()).bind(w.app_id.clone()).bind(w.body.clone());
+                }
+                for (id, key) in q.fetch_all(&mut *tx).await? {
+                    stored.insert(key, id);
+                }
+            }
+            let mut out = Vec::with_capacity(batch.len());
+            for (i, key) in keys.iter().enumerate() {
+                let is_first = first.get(key.as_str()) == Some(&i);
+                match stored.get(key) {
+                    Some(&id) if is_first => out.push(AppendOutcome::Stored(id)),
+                    _ => {
+                        let (id,): (i64,) = sqlx::query_as(BUMP).bind(key).fetch_one(&mut *tx).await?;
+                        out.push(AppendOutcome::Duplicate(id));
+                    }
+                }
             }
             tx.commit().await?;
             Ok(out)

@@ -99,9 +99,14 @@ macro_rules! with_pool {
 pub(crate) use with_pool;
 
 /// The database, cheap to clone (it is a pool).
+///
+/// Writes go through `writer`: on SQLite a pool of ONE connection, so writers queue fairly in
+/// the process instead of colliding on SQLite's lock and sleeping in its busy handler (which
+/// turns contention into tens of milliseconds of latency); on PostgreSQL the same pool.
 #[derive(Clone)]
 pub struct Store {
     pub(crate) pool: Pool,
+    pub(crate) writer: Pool,
 }
 
 impl std::fmt::Debug for Store {
@@ -133,7 +138,7 @@ impl Store {
     /// `synchronous = NORMAL` (durable across process crashes; a power cut may lose the last
     /// transactions, as with any WAL database) and foreign keys on.
     pub async fn connect(url: &str, opts: &ConnectOptions) -> Result<Store, StoreError> {
-        let pool = match Backend::of_url(url)? {
+        let (pool, writer) = match Backend::of_url(url)? {
             Backend::Sqlite => {
                 let conn = SqliteConnectOptions::from_str(url)
                     .map_err(StoreError::connect)?
@@ -142,13 +147,19 @@ impl Store {
                     .synchronous(SqliteSynchronous::Normal)
                     .foreign_keys(true)
                     .busy_timeout(Duration::from_secs(10));
+                let writer = SqlitePoolOptions::new()
+                    .max_connections(1)
+                    .acquire_timeout(opts.acquire_timeout)
+                    .connect_with(conn.clone())
+                    .await
+                    .map_err(StoreError::connect)?;
                 let pool = SqlitePoolOptions::new()
                     .max_connections(opts.max_connections)
                     .acquire_timeout(opts.acquire_timeout)
                     .connect_with(conn)
                     .await
                     .map_err(StoreError::connect)?;
-                Pool::Sqlite(pool)
+                (Pool::Sqlite(pool), Pool::Sqlite(writer))
             }
             Backend::Postgres => {
                 let conn = PgConnectOptions::from_str(url).map_err(StoreError::connect)?;
@@ -158,10 +169,10 @@ impl Store {
                     .connect_with(conn)
                     .await
                     .map_err(StoreError::connect)?;
-                Pool::Postgres(pool)
+                (Pool::Postgres(pool.clone()), Pool::Postgres(pool))
             }
         };
-        Ok(Store { pool })
+        Ok(Store { pool, writer })
     }
 
     pub fn backend(&self) -> Backend {
@@ -174,7 +185,7 @@ impl Store {
     /// Applies pending migrations. On PostgreSQL the migrator holds an advisory lock, so several
     /// instances starting at once are safe.
     pub async fn migrate(&self) -> Result<(), StoreError> {
-        match &self.pool {
+        match &self.writer {
             Pool::Sqlite(p) => SQLITE_MIGRATIONS.run(p).await?,
             Pool::Postgres(p) => POSTGRES_MIGRATIONS.run(p).await?,
         }
@@ -199,6 +210,7 @@ impl Store {
     }
 
     pub async fn close(&self) {
-        with_pool!(&self.pool, p => p.close().await)
+        with_pool!(&self.pool, p => p.close().await);
+        with_pool!(&self.writer, p => p.close().await)
     }
 }

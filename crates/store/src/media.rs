@@ -46,7 +46,7 @@ impl Store {
         lease_ms: i64,
         limit: i64,
     ) -> Result<Vec<MediaJob>, StoreError> {
-        Ok(match &self.pool {
+        Ok(match &self.writer {
             Pool::Sqlite(p) => {
                 sqlx::query_as(CLAIM_SQLITE)
                     .bind(now_ms + lease_ms)
@@ -73,7 +73,7 @@ impl Store {
         size: i64,
         mime_type: Option<&str>,
     ) -> Result<(), StoreError> {
-        with_pool!(&self.pool, p => { sqlx::query(STORED).bind(message_id).bind(path).bind(size).bind(mime_type).execute(p).await?; Ok(()) })
+        with_pool!(&self.writer, p => { sqlx::query(STORED).bind(message_id).bind(path).bind(size).bind(mime_type).execute(p).await?; Ok(()) })
     }
 
     /// A failed attempt: try again at `next_at_ms`, or give up (`failed`) when `give_up`.
@@ -85,7 +85,7 @@ impl Store {
         give_up: bool,
     ) -> Result<(), StoreError> {
         let status = if give_up { "failed" } else { "pending" };
-        with_pool!(&self.pool, p => { sqlx::query(LATER).bind(message_id).bind(status).bind(next_at_ms).bind(error).execute(p).await?; Ok(()) })
+        with_pool!(&self.writer, p => { sqlx::query(LATER).bind(message_id).bind(status).bind(next_at_ms).bind(error).execute(p).await?; Ok(()) })
     }
 
     pub async fn media(&self, message_id: i64) -> Result<Option<MediaRecord>, StoreError> {
@@ -94,6 +94,6 @@ impl Store {
 
     /// Puts a failed download back in the queue; false when it was not failed.
     pub async fn retry_media(&self, message_id: i64, now_ms: i64) -> Result<bool, StoreError> {
-        with_pool!(&self.pool, p => Ok(sqlx::query(RETRY).bind(message_id).bind(now_ms).execute(p).await?.rows_affected() == 1))
+        with_pool!(&self.writer, p => Ok(sqlx::query(RETRY).bind(message_id).bind(now_ms).execute(p).await?.rows_affected() == 1))
     }
 }

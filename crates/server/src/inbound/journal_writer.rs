@@ -3,6 +3,9 @@
 //! waits, and the task writes whatever has queued up in ONE transaction, then answers them all.
 //! Under load batches grow by themselves; alone, a body is written at once (no added delay).
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use tokio::sync::{mpsc, oneshot};
 
 use switchboard_store::{AppendOutcome, NewWebhook, Store, StoreError};
@@ -12,6 +15,8 @@ type Reply = oneshot::Sender<Result<AppendOutcome, String>>;
 #[derive(Clone)]
 pub struct JournalWriter {
     tx: mpsc::Sender<(NewWebhook, Reply)>,
+    /// Bodies waiting for their journal commit; the projector yields while this is non-zero.
+    pub pending: Arc<AtomicUsize>,
 }
 
 /// Most bodies in one transaction.
@@ -48,18 +53,27 @@ impl JournalWriter {
                 }
             }
         });
-        JournalWriter { tx }
+        JournalWriter {
+            tx,
+            pending: Arc::new(AtomicUsize::new(0)),
+        }
     }
 
     /// Journals one body; resolves once its transaction committed.
     pub async fn append(&self, hook: NewWebhook) -> Result<AppendOutcome, String> {
         let (reply, rx) = oneshot::channel();
-        self.tx
-            .send((hook, reply))
-            .await
-            .map_err(|_| "the journal writer has stopped".to_owned())?;
-        rx.await
-            .map_err(|_| "the journal writer has stopped".to_owned())?
+        self.pending.fetch_add(1, Ordering::SeqCst);
+        let result = async {
+            self.tx
+                .send((hook, reply))
+                .await
+                .map_err(|_| "the journal writer has stopped".to_owned())?;
+            rx.await
+                .map_err(|_| "the journal writer has stopped".to_owned())?
+        }
+        .await;
+        self.pending.fetch_sub(1, Ordering::SeqCst);
+        result
     }
 }
 

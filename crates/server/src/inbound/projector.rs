@@ -3,6 +3,7 @@
 //! replaying a range, or two instances racing on PostgreSQL changes nothing twice.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use switchboard_cloudapi::webhook::Envelope;
@@ -13,12 +14,21 @@ use tokio_util::sync::CancellationToken;
 
 use super::project::{ProjectCtx, project};
 
+/// Most ops in one projection transaction.
+const MAX_OPS_PER_COMMIT: usize = 500;
+
 #[derive(Clone)]
 pub struct Projector {
     store: Store,
     ctx: Arc<ProjectCtx>,
     wake: Arc<Notify>,
+    /// Bodies waiting for the journal: acknowledging Meta comes first, so the projector waits
+    /// (a little) while the intake has work — on SQLite both need the one writer.
+    intake_pending: Arc<AtomicUsize>,
 }
+
+/// The longest the projector defers to the intake before taking its turn anyway.
+const MAX_DEFER: Duration = Duration::from_millis(20);
 
 /// What one pass did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -28,11 +38,24 @@ pub struct Pass {
 }
 
 impl Projector {
-    pub fn new(store: Store, ctx: ProjectCtx, wake: Arc<Notify>) -> Self {
+    pub fn new(
+        store: Store,
+        ctx: ProjectCtx,
+        wake: Arc<Notify>,
+        intake_pending: Arc<AtomicUsize>,
+    ) -> Self {
         Projector {
             store,
             ctx: Arc::new(ctx),
             wake,
+            intake_pending,
+        }
+    }
+
+    async fn defer_to_intake(&self) {
+        let start = std::time::Instant::now();
+        while self.intake_pending.load(Ordering::SeqCst) > 0 && start.elapsed() < MAX_DEFER {
+            tokio::time::sleep(Duration::from_millis(1)).await;
         }
     }
 
@@ -40,18 +63,11 @@ impl Projector {
     pub async fn run_once(&self, limit: i64) -> Result<Pass, StoreError> {
         let rows = self.store.unprojected_webhooks(limit).await?;
         let mut pass = Pass::default();
+        let now = UnixMs::now().0;
+        let mut batch = Vec::with_capacity(rows.len());
         for row in rows {
-            let now = UnixMs::now().0;
             match Envelope::parse(&row.body) {
-                Ok(env) => {
-                    let ops = project(&env, &self.ctx);
-                    let summary = self.store.apply_projection(row.id, &ops, now).await?;
-                    metrics::counter!("switchboard_projected_messages_total")
-                        .increment(summary.messages_new as u64);
-                    metrics::counter!("switchboard_projected_statuses_total")
-                        .increment(summary.statuses_new as u64);
-                    pass.projected += 1;
-                }
+                Ok(env) => batch.push((row.id, project(&env, &self.ctx))),
                 Err(e) => {
                     tracing::warn!(journal_id = row.id, error = %e, "journaled webhook does not parse; kept as a dead letter");
                     self.store
@@ -61,6 +77,30 @@ impl Projector {
                     pass.dead_letters += 1;
                 }
             }
+        }
+        // Many entries per transaction, in journal order, with a bound on the work per commit
+        // so the intake's journal writes are never held up for long.
+        let mut start = 0;
+        while start < batch.len() {
+            let mut end = start;
+            let mut ops = 0;
+            while end < batch.len()
+                && (end == start || ops + batch[end].1.len() <= MAX_OPS_PER_COMMIT)
+            {
+                ops += batch[end].1.len();
+                end += 1;
+            }
+            self.defer_to_intake().await;
+            let summary = self
+                .store
+                .apply_projections(&batch[start..end], now)
+                .await?;
+            metrics::counter!("switchboard_projected_messages_total")
+                .increment(summary.messages_new as u64);
+            metrics::counter!("switchboard_projected_statuses_total")
+                .increment(summary.statuses_new as u64);
+            pass.projected += end - start;
+            start = end;
         }
         Ok(pass)
     }
