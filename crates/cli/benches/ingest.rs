@@ -231,7 +231,12 @@ fn main() {
     rt.block_on(async {
         println!("| backend | messages/POST | server | requests/s | messages/s | p50 ms | p99 ms | non-200 | peak RSS MB | rows = messages |");
         println!("|---|---|---|---|---|---|---|---|---|---|");
+        // BENCH_ONLY=sqlite or BENCH_ONLY=postgres runs one backend.
+        let only = std::env::var("BENCH_ONLY").unwrap_or_default();
         for backend in [Backend::Sqlite, Backend::Postgres] {
+            if !only.is_empty() && !format!("{backend:?}").eq_ignore_ascii_case(&only) {
+                continue;
+            }
             for per_post in [1usize, 50] {
                 // Baseline.
                 let db = if backend == Backend::Sqlite { sqlite() } else { postgres().await };
@@ -271,7 +276,7 @@ fn main() {
                 let expected = r.ok as i64 * per_post as i64;
                 let t = Instant::now();
                 let mut stored = 0;
-                while t.elapsed() < Duration::from_secs(300) {
+                while t.elapsed() < Duration::from_secs(120) {
                     stored = store.inbound_counts().await.unwrap().0;
                     if stored >= expected {
                         break;

@@ -84,7 +84,7 @@ async fn sigkill_mid_delivery_loses_nothing_acknowledged_and_duplicates_nothing(
             em.add_customer(Customer::new(&format!("1650555{i:04}"), None));
         }
 
-        let mut server = serve(&db.url, port, &em);
+        let mut first = Some(serve(&db.url, port, &em));
         wait_ready(port).await;
         const TOTAL: usize = 3_000;
         let mut sent = HashSet::new();
@@ -98,7 +98,9 @@ async fn sigkill_mid_delivery_loses_nothing_acknowledged_and_duplicates_nothing(
                 )
                 .unwrap(),
             );
-            if n == TOTAL / 3 {
+            if n == TOTAL / 3
+                && let Some(mut server) = first.take()
+            {
                 // Let deliveries be in flight, then kill the server without warning.
                 tokio::time::sleep(Duration::from_millis(30)).await;
                 server.kill().unwrap();

@@ -213,7 +213,16 @@ fn migrate_reports_the_version() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(String::from_utf8_lossy(&out.stdout).contains("migrations applied up to version 1"));
+    let latest = switchboard_store::SQLITE_MIGRATIONS
+        .iter()
+        .map(|m| m.version)
+        .max()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains(&format!("migrations applied up to version {latest}")),
+        "{stdout}"
+    );
 }
 
 #[test]

@@ -15,7 +15,7 @@ use tokio_util::sync::CancellationToken;
 use super::project::{ProjectCtx, project};
 
 /// Most ops in one projection transaction.
-const MAX_OPS_PER_COMMIT: usize = 500;
+const MAX_OPS_PER_COMMIT: usize = 200;
 
 #[derive(Clone)]
 pub struct Projector {
@@ -28,7 +28,7 @@ pub struct Projector {
 }
 
 /// The longest the projector defers to the intake before taking its turn anyway.
-const MAX_DEFER: Duration = Duration::from_millis(20);
+const MAX_DEFER: Duration = Duration::from_millis(100);
 
 /// What one pass did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
