@@ -5,8 +5,11 @@
 //! template lint, routing) join this crate as the issues that need them land.
 
 pub mod identity;
+pub mod policy;
 pub mod role;
+pub mod template;
 pub mod time;
+pub mod window;
 
 pub use identity::{Bsuid, E164, IdentityError};
 pub use role::Role;
