@@ -247,7 +247,7 @@ impl Emulator {
             "system": {"body": format!("User {name} changed from {wa_id} to {new_wa_id}"), "wa_id": new_wa_id, "type": "user_changed_number"},
         });
         let id_change = json!({
-            "from": new_wa_id, "from_user_id": new_user, "id": crate::ids::wamid(new_wa_id, seq, true), "timestamp": ts, "type": "system",
+            "from": new_wa_id, "from_user_id": old_user, "id": crate::ids::wamid(new_wa_id, seq, true), "timestamp": ts, "type": "system",
             "system": {"body": format!("User {name} changed from {old_user} to {new_user}"), "user_id": new_user, "type": "user_changed_user_id"},
         });
         self.emit(Update {

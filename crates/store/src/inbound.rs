@@ -74,8 +74,10 @@ pub enum Op {
         old_wa_id: String,
         new_wa_id: String,
     },
-    /// `user_changed_user_id`: a new BSUID for the contact with this phone (or old BSUID).
+    /// `user_changed_user_id`: the contact with `old_bsuid` (or, without it, this phone) has a
+    /// new BSUID.
     BsuidChanged {
+        old_bsuid: Option<String>,
         wa_id: Option<String>,
         new_bsuid: String,
     },
@@ -154,14 +156,17 @@ const TOUCH_OUTBOUND: &str = "UPDATE conversations SET \
        last_message_at_ms = CASE WHEN last_message_at_ms < $2 THEN $2 ELSE last_message_at_ms END WHERE id = $1";
 const INSERT_MEDIA: &str = "INSERT INTO media (message_id, phone_number_id, media_id, mime_type, sha256, url, next_attempt_at_ms) \
      VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (message_id) DO NOTHING";
-const INSERT_STATUS: &str = "INSERT INTO message_statuses (wamid, status, rank, meta_at_ms, pricing, errors, payload, journal_id) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (wamid, status) DO NOTHING RETURNING id";
+const INSERT_STATUS: &str = "INSERT INTO message_statuses (wamid, status, rank, meta_at_ms, pricing, errors, error_code, payload, journal_id) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (wamid, status) DO NOTHING RETURNING id";
 // Only forward: a lower rank (an out-of-order `delivered` after `read`) changes nothing.
 const ADVANCE_STATUS: &str = "UPDATE messages SET status = $2, status_rank = $3, status_at_ms = $4, error_code = COALESCE($5, error_code) \
      WHERE wamid = $1 AND status_rank < $3";
-const BEST_PARKED: &str = "SELECT status, rank, meta_at_ms, errors FROM message_statuses WHERE wamid = $1 ORDER BY rank DESC LIMIT 1";
+const BEST_PARKED: &str = "SELECT status, rank, meta_at_ms, error_code FROM message_statuses WHERE wamid = $1 ORDER BY rank DESC LIMIT 1";
 const CHANGE_NUMBER: &str = "UPDATE contacts SET wa_id = $2, updated_at_ms = $3 WHERE wa_id = $1 AND NOT EXISTS (SELECT 1 FROM contacts c2 WHERE c2.wa_id = $2)";
-const CHANGE_BSUID: &str = "UPDATE contacts SET bsuid = $2, updated_at_ms = $3 WHERE wa_id = $1 AND NOT EXISTS (SELECT 1 FROM contacts c2 WHERE c2.bsuid = $2)";
+// Keyed by the OLD BSUID, so a replayed change cannot undo a later one; by phone only when the
+// message did not carry the old BSUID.
+const CHANGE_BSUID: &str = "UPDATE contacts SET bsuid = $3, updated_at_ms = $4 \
+     WHERE (bsuid = $1 OR ($1 IS NULL AND wa_id = $2)) AND NOT EXISTS (SELECT 1 FROM contacts c2 WHERE c2.bsuid = $3)";
 const INSERT_EVENT: &str = "INSERT INTO account_events (field, waba_id, phone_number_id, meta_at_ms, dedupe_key, payload, journal_id) \
      VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (dedupe_key) DO NOTHING RETURNING id";
 const UPSERT_NUMBER: &str = "INSERT INTO number_state (phone_number_id, display_phone_number, quality, messaging_limit, restricted, updated_at_ms) \
@@ -267,6 +272,10 @@ impl Store {
             for op in ops {
                 match op {
                     Op::Message(m) => {
+                        // Seen before (a duplicate, or a replay after the contact changed number
+                        // or BSUID): change nothing, not even by resolving its old identity.
+                        let seen: Option<(i64,)> = sqlx::query_as("SELECT id FROM messages WHERE wamid = $1").bind(&m.wamid).fetch_optional(&mut *tx).await?;
+                        if seen.is_some() { sum.messages_seen += 1; continue; }
                         let key = m.contact.bsuid.clone().map(|b| (b, true)).or_else(|| m.contact.wa_id.clone().map(|w| (w, false)));
                         let contact = match key.as_ref().and_then(|k| contacts.get(k)) {
                             Some(id) => *id,
@@ -298,10 +307,10 @@ impl Store {
                         } else {
                             sqlx::query(TOUCH_OUTBOUND).bind(conversation).bind(m.meta_at_ms).execute(&mut *tx).await?;
                             // A status may have arrived before its message: apply the best one.
-                            let parked: Option<(String, i64, i64, Option<String>)> =
+                            let parked: Option<(String, i64, i64, Option<i64>)> =
                                 sqlx::query_as(BEST_PARKED).bind(&m.wamid).fetch_optional(&mut *tx).await?;
-                            if let Some((status, rank, at, _)) = parked {
-                                sqlx::query(ADVANCE_STATUS).bind(&m.wamid).bind(status).bind(rank).bind(at).bind(None::<i64>)
+                            if let Some((status, rank, at, code)) = parked {
+                                sqlx::query(ADVANCE_STATUS).bind(&m.wamid).bind(status).bind(rank).bind(at).bind(code)
                                     .execute(&mut *tx).await?;
                             }
                         }
@@ -314,7 +323,7 @@ impl Store {
                     Op::Status(s) => {
                         let inserted: Option<(i64,)> = sqlx::query_as(INSERT_STATUS)
                             .bind(&s.wamid).bind(&s.status).bind(s.rank).bind(s.meta_at_ms).bind(&s.pricing).bind(&s.errors)
-                            .bind(&s.payload).bind(journal_id)
+                            .bind(s.error_code).bind(&s.payload).bind(journal_id)
                             .fetch_optional(&mut *tx).await?;
                         if inserted.is_none() { sum.statuses_seen += 1; continue }
                         sum.statuses_new += 1;
@@ -329,10 +338,10 @@ impl Store {
                         contacts.clear();
                         sqlx::query(CHANGE_NUMBER).bind(old_wa_id).bind(new_wa_id).bind(now_ms).execute(&mut *tx).await?;
                     }
-                    Op::BsuidChanged { wa_id, new_bsuid } => {
+                    Op::BsuidChanged { old_bsuid, wa_id, new_bsuid } => {
                         contacts.clear();
-                        if let Some(w) = wa_id {
-                            sqlx::query(CHANGE_BSUID).bind(w).bind(new_bsuid).bind(now_ms).execute(&mut *tx).await?;
+                        if old_bsuid.is_some() || wa_id.is_some() {
+                            sqlx::query(CHANGE_BSUID).bind(old_bsuid).bind(wa_id).bind(new_bsuid).bind(now_ms).execute(&mut *tx).await?;
                         }
                     }
                     Op::AccountEvent { field, waba_id, phone_number_id, meta_at_ms, dedupe_key, payload } => {

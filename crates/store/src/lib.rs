@@ -135,8 +135,7 @@ impl Default for ConnectOptions {
 
 impl Store {
     /// Opens a pool for `url`. SQLite files are created when missing and run in WAL mode with
-    /// `synchronous = NORMAL` (durable across process crashes; a power cut may lose the last
-    /// transactions, as with any WAL database) and foreign keys on.
+    /// foreign keys on; writes commit with `synchronous = FULL` (durable across power loss).
     pub async fn connect(url: &str, opts: &ConnectOptions) -> Result<Store, StoreError> {
         let (pool, writer) = match Backend::of_url(url)? {
             Backend::Sqlite => {
@@ -147,10 +146,12 @@ impl Store {
                     .synchronous(SqliteSynchronous::Normal)
                     .foreign_keys(true)
                     .busy_timeout(Duration::from_secs(10));
+                // The writer commits with synchronous = FULL: what we acknowledge to Meta must
+                // survive a power cut, not only a process crash; group commit spreads the cost.
                 let writer = SqlitePoolOptions::new()
                     .max_connections(1)
                     .acquire_timeout(opts.acquire_timeout)
-                    .connect_with(conn.clone())
+                    .connect_with(conn.clone().synchronous(SqliteSynchronous::Full))
                     .await
                     .map_err(StoreError::connect)?;
                 let pool = SqlitePoolOptions::new()

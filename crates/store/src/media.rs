@@ -33,8 +33,12 @@ const CLAIM_PG: &str = "UPDATE media SET lease_until_ms = $1, attempts = attempt
      (SELECT message_id FROM media WHERE status = 'pending' AND next_attempt_at_ms <= $2 AND (lease_until_ms IS NULL OR lease_until_ms < $2) \
       ORDER BY next_attempt_at_ms LIMIT $3 FOR UPDATE SKIP LOCKED) \
      RETURNING message_id, phone_number_id, media_id, mime_type, sha256, url, attempts";
-const STORED: &str = "UPDATE media SET status = 'stored', path = $2, size_bytes = $3, mime_type = COALESCE($4, mime_type), lease_until_ms = NULL, last_error = NULL WHERE message_id = $1";
-const LATER: &str = "UPDATE media SET status = $2, next_attempt_at_ms = $3, last_error = $4, lease_until_ms = NULL WHERE message_id = $1";
+// Results count only for the claim that made them (`attempts` is the fencing token): a worker
+// whose lease expired cannot overwrite a newer attempt's result.
+const STORED: &str = "UPDATE media SET status = 'stored', path = $2, size_bytes = $3, mime_type = COALESCE($4, mime_type), lease_until_ms = NULL, last_error = NULL \
+     WHERE message_id = $1 AND status = 'pending' AND attempts = $5";
+const LATER: &str = "UPDATE media SET status = $2, next_attempt_at_ms = $3, last_error = $4, lease_until_ms = NULL \
+     WHERE message_id = $1 AND status = 'pending' AND attempts = $5";
 const GET: &str = "SELECT message_id, status, mime_type, path, size_bytes, attempts, last_error FROM media WHERE message_id = $1";
 const RETRY: &str = "UPDATE media SET status = 'pending', next_attempt_at_ms = $2, attempts = 0, lease_until_ms = NULL WHERE message_id = $1 AND status = 'failed'";
 
@@ -66,26 +70,33 @@ impl Store {
         })
     }
 
+    /// Records a download of the claim `job` (ignored if a newer claim took over).
     pub async fn media_stored(
         &self,
-        message_id: i64,
+        job: &MediaJob,
         path: &str,
         size: i64,
         mime_type: Option<&str>,
     ) -> Result<(), StoreError> {
-        with_pool!(&self.writer, p => { sqlx::query(STORED).bind(message_id).bind(path).bind(size).bind(mime_type).execute(p).await?; Ok(()) })
+        with_pool!(&self.writer, p => {
+            sqlx::query(STORED).bind(job.message_id).bind(path).bind(size).bind(mime_type).bind(job.attempts).execute(p).await?;
+            Ok(())
+        })
     }
 
     /// A failed attempt: try again at `next_at_ms`, or give up (`failed`) when `give_up`.
     pub async fn media_attempt_failed(
         &self,
-        message_id: i64,
+        job: &MediaJob,
         error: &str,
         next_at_ms: i64,
         give_up: bool,
     ) -> Result<(), StoreError> {
         let status = if give_up { "failed" } else { "pending" };
-        with_pool!(&self.writer, p => { sqlx::query(LATER).bind(message_id).bind(status).bind(next_at_ms).bind(error).execute(p).await?; Ok(()) })
+        with_pool!(&self.writer, p => {
+            sqlx::query(LATER).bind(job.message_id).bind(status).bind(next_at_ms).bind(error).bind(job.attempts).execute(p).await?;
+            Ok(())
+        })
     }
 
     pub async fn media(&self, message_id: i64) -> Result<Option<MediaRecord>, StoreError> {

@@ -202,14 +202,14 @@ async fn media(
             let mime = m
                 .mime_type
                 .unwrap_or_else(|| "application/octet-stream".into());
-            Ok((
-                [
-                    ("content-type", mime),
-                    ("cache-control", "private, max-age=86400".into()),
-                ],
-                bytes,
-            )
-                .into_response())
+            // Sender-chosen types are never rendered inline: a customer's HTML or SVG stays a file.
+            let headers = [
+                ("content-type", mime),
+                ("cache-control", "private, max-age=86400".into()),
+                ("x-content-type-options", "nosniff".into()),
+                ("content-disposition", "attachment".into()),
+            ];
+            Ok((headers, bytes).into_response())
         }
         (status, _) => Err(ApiError::Conflict {
             code: "media_not_ready",

@@ -62,18 +62,29 @@ impl JournalWriter {
     /// Journals one body; resolves once its transaction committed.
     pub async fn append(&self, hook: NewWebhook) -> Result<AppendOutcome, String> {
         let (reply, rx) = oneshot::channel();
-        self.pending.fetch_add(1, Ordering::SeqCst);
-        let result = async {
-            self.tx
-                .send((hook, reply))
-                .await
-                .map_err(|_| "the journal writer has stopped".to_owned())?;
-            rx.await
-                .map_err(|_| "the journal writer has stopped".to_owned())?
-        }
-        .await;
-        self.pending.fetch_sub(1, Ordering::SeqCst);
-        result
+        // Counted until this call ends, however it ends (a client may hang up mid-request).
+        let _pending = PendingGuard::new(&self.pending);
+        self.tx
+            .send((hook, reply))
+            .await
+            .map_err(|_| "the journal writer has stopped".to_owned())?;
+        rx.await
+            .map_err(|_| "the journal writer has stopped".to_owned())?
+    }
+}
+
+struct PendingGuard<'a>(&'a AtomicUsize);
+
+impl<'a> PendingGuard<'a> {
+    fn new(counter: &'a AtomicUsize) -> Self {
+        counter.fetch_add(1, Ordering::SeqCst);
+        PendingGuard(counter)
+    }
+}
+
+impl Drop for PendingGuard<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
     }
 }
 

@@ -73,7 +73,7 @@ impl MediaWorker {
             match self.download(&job).await {
                 Ok((path, size, mime)) => {
                     self.store
-                        .media_stored(job.message_id, &path, size as i64, mime.as_deref())
+                        .media_stored(&job, &path, size as i64, mime.as_deref())
                         .await?
                 }
                 Err(why) => {
@@ -81,7 +81,7 @@ impl MediaWorker {
                     tracing::warn!(message_id = job.message_id, attempt = job.attempts, give_up, error = %why, "media download failed");
                     self.store
                         .media_attempt_failed(
-                            job.message_id,
+                            &job,
                             &why,
                             UnixMs::now().0 + backoff_ms(job.attempts),
                             give_up,
@@ -138,9 +138,10 @@ impl MediaWorker {
             ));
         }
         let digest = Sha256::digest(&bytes);
+        // Meta sends base64 in webhooks; accept hex too (seen on `GET /{media-id}`).
         if let Some(expected) = sha {
-            let actual = base64::engine::general_purpose::STANDARD.encode(digest);
-            if expected != actual {
+            let b64 = base64::engine::general_purpose::STANDARD.encode(digest);
+            if expected != b64 && !expected.eq_ignore_ascii_case(&hex::encode(digest)) {
                 return Err("the downloaded file does not match the SHA-256 Meta sent".into());
             }
         }

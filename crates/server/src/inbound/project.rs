@@ -62,16 +62,31 @@ fn contact_key(
             .or_else(|| contact.and_then(|c| c.parent_user_id.clone())),
         username: contact
             .and_then(|c| c.profile.as_ref())
-            .and_then(|p| p.username.clone()),
+            .and_then(|p| p.username.clone())
+            .map(clean),
         name: contact
             .and_then(|c| c.profile.as_ref())
             .and_then(|p| p.name.clone())
+            .map(clean)
             .filter(|n| !n.is_empty()),
+    }
+}
+
+/// Text as PostgreSQL can store it (no NUL characters; SQLite would take them).
+fn clean(s: String) -> String {
+    if s.contains('\0') {
+        s.replace('\0', "")
+    } else {
+        s
     }
 }
 
 /// Searchable text of a message: what a person would search for.
 pub fn message_text(m: &InboundMessage) -> Option<String> {
+    raw_text(m).map(clean)
+}
+
+fn raw_text(m: &InboundMessage) -> Option<String> {
     match &m.content {
         InboundContent::Text(t) => Some(t.body.clone()),
         InboundContent::Image(x) | InboundContent::Video(x) | InboundContent::Document(x) => {
@@ -167,6 +182,7 @@ fn messaging(ops: &mut Vec<Op>, entry: &Entry, field: &Field, v: &MessagingValue
                 Some("user_changed_user_id") => {
                     if let Some(new) = &s.user_id {
                         ops.push(Op::BsuidChanged {
+                            old_bsuid: m.from_user_id.clone().filter(|old| old != new),
                             wa_id: m.from.clone(),
                             new_bsuid: new.clone(),
                         });

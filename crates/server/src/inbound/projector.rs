@@ -91,18 +91,53 @@ impl Projector {
                 end += 1;
             }
             self.defer_to_intake().await;
-            let summary = self
-                .store
-                .apply_projections(&batch[start..end], now)
-                .await?;
-            metrics::counter!("switchboard_projected_messages_total")
-                .increment(summary.messages_new as u64);
-            metrics::counter!("switchboard_projected_statuses_total")
-                .increment(summary.statuses_new as u64);
-            pass.projected += end - start;
+            match self.store.apply_projections(&batch[start..end], now).await {
+                Ok(summary) => {
+                    metrics::counter!("switchboard_projected_messages_total")
+                        .increment(summary.messages_new as u64);
+                    metrics::counter!("switchboard_projected_statuses_total")
+                        .increment(summary.statuses_new as u64);
+                    pass.projected += end - start;
+                }
+                // One entry the database refuses must not stop every entry after it: apply
+                // them one by one, and keep the one that fails as a dead letter.
+                Err(e) => self.isolate(&batch[start..end], now, e, &mut pass).await?,
+            }
             start = end;
         }
         Ok(pass)
+    }
+
+    async fn isolate(
+        &self,
+        entries: &[(i64, Vec<switchboard_store::Op>)],
+        now: i64,
+        first: StoreError,
+        pass: &mut Pass,
+    ) -> Result<(), StoreError> {
+        if self.store.ping().await.is_err() {
+            return Err(first); // the database is away: retry the whole batch later
+        }
+        for entry in entries {
+            match self
+                .store
+                .apply_projections(std::slice::from_ref(entry), now)
+                .await
+            {
+                Ok(_) => pass.projected += 1,
+                Err(e) => {
+                    if self.store.ping().await.is_err() {
+                        return Err(e);
+                    }
+                    let why = format!("projection failed: {}", crate::error::error_chain(&e));
+                    tracing::error!(journal_id = entry.0, error = %why, "journaled webhook kept as a dead letter");
+                    self.store.mark_dead_letter(entry.0, &why, now).await?;
+                    metrics::counter!("switchboard_webhook_dead_letters_total").increment(1);
+                    pass.dead_letters += 1;
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Projects until nothing is pending (for tests and start-up).

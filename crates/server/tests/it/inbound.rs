@@ -339,6 +339,21 @@ async fn number_and_bsuid_changes_follow_the_contact() {
             1,
             "one conversation"
         );
+        // Replaying everything cannot move the contact back to an old number or BSUID.
+        app.store.replay_webhooks(1, i64::MAX).await.unwrap();
+        app.projector.drain().await.unwrap();
+        let replayed = app
+            .store
+            .contact_by_wa_id("16505550000")
+            .await
+            .unwrap()
+            .expect("still there");
+        assert_eq!(replayed.bsuid, after.bsuid);
+        assert_eq!(
+            app.store.inbound_counts().await.unwrap().2,
+            1,
+            "one contact"
+        );
     }
 }
 
@@ -511,5 +526,34 @@ impl DefaultWithLimit for switchboard_store::ConversationFilter {
             limit: 50,
             ..Default::default()
         }
+    }
+}
+
+#[tokio::test]
+async fn text_postgres_cannot_store_is_cleaned_and_never_blocks_projection() {
+    for db in each_backend().await {
+        let backend = db.backend;
+        let app = TestApp::spawn(db).await;
+        let body = serde_json::to_vec(&json!({"object": "whatsapp_business_account", "entry": [{"id": "102290129340398", "changes": [{"field": "messages", "value": {
+            "messaging_product": "whatsapp", "metadata": metadata(),
+            "contacts": [{"profile": {"name": "Nul\u{0}Name"}, "wa_id": "16505551234"}],
+            "messages": [{"from": "16505551234", "id": "wamid.NUL", "timestamp": "1750000000", "type": "text", "text": {"body": "a\u{0}b"}}]}}]}]}))
+        .unwrap();
+        assert_eq!(app.post_signed(&body).await.status(), 200);
+        app.customer_writes("16505559999", TestApp::text("after it"));
+        app.settle().await;
+        let m = app
+            .store
+            .message_by_wamid("wamid.NUL")
+            .await
+            .unwrap()
+            .expect("stored");
+        assert_eq!(m.text.as_deref(), Some("ab"), "{backend:?}");
+        assert_eq!(
+            app.store.inbound_counts().await.unwrap().0,
+            2,
+            "{backend:?}: later webhooks projected too"
+        );
+        assert!(app.store.unprojected_webhooks(10).await.unwrap().is_empty());
     }
 }

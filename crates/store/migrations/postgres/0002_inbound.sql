@@ -61,6 +61,7 @@ CREATE TABLE message_statuses (
     meta_at_ms   BIGINT  NOT NULL,
     pricing      TEXT,
     errors       TEXT,
+    error_code   BIGINT,
     payload      TEXT    NOT NULL,
     journal_id   BIGINT,
     UNIQUE (wamid, status)

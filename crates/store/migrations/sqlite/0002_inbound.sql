@@ -61,6 +61,7 @@ CREATE TABLE message_statuses (
     meta_at_ms   INTEGER NOT NULL,
     pricing      TEXT,
     errors       TEXT,
+    error_code   INTEGER,
     payload      TEXT    NOT NULL,
     journal_id   INTEGER,
     UNIQUE (wamid, status)

@@ -2,4 +2,5 @@
 
 mod api_keys;
 mod journal;
+mod media;
 mod migrations;
