@@ -31,7 +31,7 @@ pub const SETTINGS: &[Setting] = &[
         key: "database_url",
         env: Some("SWITCHBOARD_DATABASE_URL"),
         default: "sqlite://switchboard.db",
-        doc: "Where Switchboard keeps its data. `sqlite://PATH` (the file is created, WAL mode) or `postgres://USER:PASSWORD@HOST/DB` for several instances.",
+        doc: "Where Switchboard keeps its data. `sqlite://PATH` (created, WAL mode; the webhook journal goes in `PATH-webhooks.db` beside it, so back up both) or `postgres://USER:PASSWORD@HOST/DB` for several instances.",
     },
     Setting {
         key: "listen",

@@ -265,7 +265,12 @@ impl Store {
         let mut sum = ProjectionSummary::default();
         let mut contacts: HashMap<(String, bool), i64> = HashMap::new();
         let mut conversations: HashMap<(String, i64), i64> = HashMap::new();
-        with_pool!(&self.writer, p => {
+        // SQLite: the journal is another file, marked after the projection commits.
+        let separate_journal = match &self.journal_writer {
+            crate::Pool::Sqlite(j) => Some(j.clone()),
+            crate::Pool::Postgres(_) => None,
+        };
+        let summary: Result<ProjectionSummary, StoreError> = with_pool!(&self.writer, p => {
             let mut tx = p.begin_write().await?;
             for (journal_id, ops) in entries {
             let journal_id = *journal_id;
@@ -366,11 +371,26 @@ impl Store {
                     }
                 }
             }
-            sqlx::query(MARK_PROJECTED).bind(journal_id).bind(now_ms).execute(&mut *tx).await?;
+            if separate_journal.is_none() {
+                sqlx::query(MARK_PROJECTED).bind(journal_id).bind(now_ms).execute(&mut *tx).await?;
+            }
             }
             tx.commit().await?;
             Ok(sum)
-        })
+        });
+        let summary = summary?;
+        if let Some(journal) = separate_journal {
+            let mut tx = journal.begin_write().await?;
+            for (journal_id, _) in entries {
+                sqlx::query(MARK_PROJECTED)
+                    .bind(journal_id)
+                    .bind(now_ms)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+        }
+        Ok(summary)
     }
 
     /// Marks a journal row as a dead letter: signed and acknowledged, but not understood.
@@ -380,7 +400,7 @@ impl Store {
         error: &str,
         now_ms: i64,
     ) -> Result<(), StoreError> {
-        with_pool!(&self.writer, p => {
+        with_pool!(&self.journal_writer, p => {
             sqlx::query(MARK_DEAD).bind(journal_id).bind(now_ms).bind(error).execute(p).await?;
             Ok(())
         })
@@ -391,11 +411,11 @@ impl Store {
         &self,
         limit: i64,
     ) -> Result<Vec<crate::JournalEntry>, StoreError> {
-        with_pool!(&self.pool, p => Ok(sqlx::query_as(UNPROJECTED).bind(limit).fetch_all(p).await?))
+        with_pool!(&self.journal, p => Ok(sqlx::query_as(UNPROJECTED).bind(limit).fetch_all(p).await?))
     }
 
     /// Marks journal rows `from..=to` for projection again (idempotent: nothing is applied twice).
     pub async fn replay_webhooks(&self, from_id: i64, to_id: i64) -> Result<u64, StoreError> {
-        with_pool!(&self.writer, p => Ok(sqlx::query(REPLAY).bind(from_id).bind(to_id).execute(p).await?.rows_affected()))
+        with_pool!(&self.journal_writer, p => Ok(sqlx::query(REPLAY).bind(from_id).bind(to_id).execute(p).await?.rows_affected()))
     }
 }

@@ -85,7 +85,7 @@ impl Store {
         let unique: Vec<usize> = (0..batch.len())
             .filter(|&i| first.insert(keys[i].as_str(), i).is_none())
             .collect();
-        with_pool!(&self.writer, p => {
+        with_pool!(&self.journal_writer, p => {
             let mut tx = p.begin_write().await?;
             let mut stored: HashMap<String, i64> = HashMap::new();
             for chunk in unique.chunks(INSERT_CHUNK) {
@@ -125,7 +125,7 @@ impl Store {
     }
 
     pub async fn webhook(&self, id: i64) -> Result<JournalEntry, StoreError> {
-        with_pool!(&self.pool, p => Ok(sqlx::query_as(GET).bind(id).fetch_one(p).await?))
+        with_pool!(&self.journal, p => Ok(sqlx::query_as(GET).bind(id).fetch_one(p).await?))
     }
 
     /// Journal entries with ids above `after_id`, oldest first.
@@ -134,11 +134,11 @@ impl Store {
         after_id: i64,
         limit: i64,
     ) -> Result<Vec<JournalEntry>, StoreError> {
-        with_pool!(&self.pool, p => Ok(sqlx::query_as(AFTER).bind(after_id).bind(limit).fetch_all(p).await?))
+        with_pool!(&self.journal, p => Ok(sqlx::query_as(AFTER).bind(after_id).bind(limit).fetch_all(p).await?))
     }
 
     pub async fn count_webhooks(&self) -> Result<i64, StoreError> {
-        with_pool!(&self.pool, p => {
+        with_pool!(&self.journal, p => {
             let (n,): (i64,) = sqlx::query_as(COUNT).fetch_one(p).await?;
             Ok(n)
         })

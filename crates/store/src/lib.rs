@@ -37,6 +37,8 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
 pub static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
+/// SQLite keeps the webhook journal in a file of its own (`<path>-webhooks.db`).
+pub static SQLITE_JOURNAL_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite_journal");
 pub static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
 
 /// Which database a [`Store`] talks to.
@@ -103,10 +105,18 @@ pub(crate) use with_pool;
 /// Writes go through `writer`: on SQLite a pool of ONE connection, so writers queue fairly in
 /// the process instead of colliding on SQLite's lock and sleeping in its busy handler (which
 /// turns contention into tens of milliseconds of latency); on PostgreSQL the same pool.
+///
+/// On SQLite the webhook journal is a second database file with its own writer: the intake's
+/// journal commits never queue behind the projector's (or a checkpoint of its pages), so
+/// acknowledging Meta stays fast under load. Marking journal rows projected is then a separate
+/// write after the projection commits; a crash in between only re-projects, which changes
+/// nothing. On PostgreSQL the journal is a table of the one database.
 #[derive(Clone)]
 pub struct Store {
     pub(crate) pool: Pool,
     pub(crate) writer: Pool,
+    pub(crate) journal: Pool,
+    pub(crate) journal_writer: Pool,
 }
 
 impl std::fmt::Debug for Store {
@@ -137,7 +147,7 @@ impl Store {
     /// Opens a pool for `url`. SQLite files are created when missing and run in WAL mode with
     /// foreign keys on; writes commit with `synchronous = FULL` (durable across power loss).
     pub async fn connect(url: &str, opts: &ConnectOptions) -> Result<Store, StoreError> {
-        let (pool, writer) = match Backend::of_url(url)? {
+        let (pool, writer, journal, journal_writer) = match Backend::of_url(url)? {
             Backend::Sqlite => {
                 let conn = SqliteConnectOptions::from_str(url)
                     .map_err(StoreError::connect)?
@@ -154,13 +164,32 @@ impl Store {
                     .connect_with(conn.clone().synchronous(SqliteSynchronous::Full))
                     .await
                     .map_err(StoreError::connect)?;
+                let journal_path = format!("{}-webhooks.db", conn.get_filename().display());
+                let journal_conn = conn.clone().filename(journal_path);
+                let journal_writer = SqlitePoolOptions::new()
+                    .max_connections(1)
+                    .acquire_timeout(opts.acquire_timeout)
+                    .connect_with(journal_conn.clone().synchronous(SqliteSynchronous::Full))
+                    .await
+                    .map_err(StoreError::connect)?;
+                let journal = SqlitePoolOptions::new()
+                    .max_connections(4)
+                    .acquire_timeout(opts.acquire_timeout)
+                    .connect_with(journal_conn)
+                    .await
+                    .map_err(StoreError::connect)?;
                 let pool = SqlitePoolOptions::new()
                     .max_connections(opts.max_connections)
                     .acquire_timeout(opts.acquire_timeout)
                     .connect_with(conn)
                     .await
                     .map_err(StoreError::connect)?;
-                (Pool::Sqlite(pool), Pool::Sqlite(writer))
+                (
+                    Pool::Sqlite(pool),
+                    Pool::Sqlite(writer),
+                    Pool::Sqlite(journal),
+                    Pool::Sqlite(journal_writer),
+                )
             }
             Backend::Postgres => {
                 let conn = PgConnectOptions::from_str(url).map_err(StoreError::connect)?;
@@ -170,10 +199,16 @@ impl Store {
                     .connect_with(conn)
                     .await
                     .map_err(StoreError::connect)?;
-                (Pool::Postgres(pool.clone()), Pool::Postgres(pool))
+                let p = Pool::Postgres(pool);
+                (p.clone(), p.clone(), p.clone(), p)
             }
         };
-        Ok(Store { pool, writer })
+        Ok(Store {
+            pool,
+            writer,
+            journal,
+            journal_writer,
+        })
     }
 
     pub fn backend(&self) -> Backend {
@@ -186,6 +221,9 @@ impl Store {
     /// Applies pending migrations. On PostgreSQL the migrator holds an advisory lock, so several
     /// instances starting at once are safe.
     pub async fn migrate(&self) -> Result<(), StoreError> {
+        if let Pool::Sqlite(j) = &self.journal_writer {
+            SQLITE_JOURNAL_MIGRATIONS.run(j).await?;
+        }
         match &self.writer {
             Pool::Sqlite(p) => SQLITE_MIGRATIONS.run(p).await?,
             Pool::Postgres(p) => POSTGRES_MIGRATIONS.run(p).await?,
@@ -211,7 +249,13 @@ impl Store {
     }
 
     pub async fn close(&self) {
-        with_pool!(&self.pool, p => p.close().await);
-        with_pool!(&self.writer, p => p.close().await)
+        for pool in [
+            &self.pool,
+            &self.writer,
+            &self.journal,
+            &self.journal_writer,
+        ] {
+            with_pool!(pool, p => p.close().await);
+        }
     }
 }

@@ -225,7 +225,7 @@ impl Store {
         const DEAD: &str = "SELECT id, received_at_ms, dedupe_key, signature, app_id, body, deliveries, projected_at_ms, error \
              FROM webhook_journal WHERE id < $1 AND error IS NOT NULL ORDER BY id DESC LIMIT $2";
         let sql = if dead_letters_only { DEAD } else { ALL };
-        with_pool!(&self.pool, p => Ok(sqlx::query_as(sql).bind(before_id.unwrap_or(i64::MAX)).bind(limit.clamp(1, 500)).fetch_all(p).await?))
+        with_pool!(&self.journal, p => Ok(sqlx::query_as(sql).bind(before_id.unwrap_or(i64::MAX)).bind(limit.clamp(1, 500)).fetch_all(p).await?))
     }
 
     /// Counts for tests and health: (messages, message_statuses, contacts, conversations).

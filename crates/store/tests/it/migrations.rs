@@ -52,6 +52,10 @@ async fn sqlite_runs_in_wal_mode() {
     let _store = db.store().await;
     let path = db.url.trim_start_matches("sqlite://");
     assert!(
+        std::path::Path::new(&format!("{path}-webhooks.db")).exists(),
+        "the journal has its own file next to {path}"
+    );
+    assert!(
         std::path::Path::new(&format!("{path}-wal")).exists(),
         "no WAL file next to {path}"
     );
