@@ -79,13 +79,18 @@ CREATE TABLE account_events (
     journal_id      BIGINT
 );
 
+-- Each field keeps the Meta time of the event that set it, so a late older event for one field
+-- can neither undo a newer value of that field nor be lost behind a newer event for another.
 CREATE TABLE number_state (
-    phone_number_id     TEXT PRIMARY KEY,
+    phone_number_id      TEXT PRIMARY KEY,
     display_phone_number TEXT,
-    quality             TEXT,
-    messaging_limit     TEXT,
-    restricted          BOOLEAN NOT NULL DEFAULT FALSE,
-    updated_at_ms       BIGINT  NOT NULL
+    quality              TEXT,
+    quality_at_ms        BIGINT,
+    messaging_limit      TEXT,
+    messaging_limit_at_ms BIGINT,
+    restricted           BOOLEAN NOT NULL DEFAULT FALSE,
+    restricted_at_ms     BIGINT,
+    updated_at_ms        BIGINT NOT NULL
 );
 
 CREATE TABLE template_state (
@@ -94,10 +99,13 @@ CREATE TABLE template_state (
     language       TEXT NOT NULL,
     template_id    TEXT,
     status         TEXT,
-    category       TEXT,
-    quality        TEXT,
     reason         TEXT,
-    updated_at_ms  BIGINT  NOT NULL,
+    status_at_ms   BIGINT,
+    category       TEXT,
+    category_at_ms BIGINT,
+    quality        TEXT,
+    quality_at_ms  BIGINT,
+    updated_at_ms  BIGINT NOT NULL,
     PRIMARY KEY (waba_id, name, language)
 );
 

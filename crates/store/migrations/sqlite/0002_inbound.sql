@@ -79,13 +79,18 @@ CREATE TABLE account_events (
     journal_id      INTEGER
 );
 
+-- Each field keeps the Meta time of the event that set it, so a late older event for one field
+-- can neither undo a newer value of that field nor be lost behind a newer event for another.
 CREATE TABLE number_state (
-    phone_number_id     TEXT PRIMARY KEY,
+    phone_number_id      TEXT PRIMARY KEY,
     display_phone_number TEXT,
-    quality             TEXT,
-    messaging_limit     TEXT,
-    restricted          INTEGER NOT NULL DEFAULT 0,
-    updated_at_ms       INTEGER NOT NULL
+    quality              TEXT,
+    quality_at_ms        INTEGER,
+    messaging_limit      TEXT,
+    messaging_limit_at_ms INTEGER,
+    restricted           INTEGER NOT NULL DEFAULT 0,
+    restricted_at_ms     INTEGER,
+    updated_at_ms        INTEGER NOT NULL
 );
 
 CREATE TABLE template_state (
@@ -94,9 +99,12 @@ CREATE TABLE template_state (
     language       TEXT NOT NULL,
     template_id    TEXT,
     status         TEXT,
-    category       TEXT,
-    quality        TEXT,
     reason         TEXT,
+    status_at_ms   INTEGER,
+    category       TEXT,
+    category_at_ms INTEGER,
+    quality        TEXT,
+    quality_at_ms  INTEGER,
     updated_at_ms  INTEGER NOT NULL,
     PRIMARY KEY (waba_id, name, language)
 );

@@ -4,3 +4,4 @@ mod api_keys;
 mod journal;
 mod media;
 mod migrations;
+mod state;
