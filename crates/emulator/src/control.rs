@@ -46,6 +46,14 @@ fn bad(status: StatusCode, message: impl Into<String>) -> Response {
     (status, Json(json!({"error": {"message": message.into()}}))).into_response()
 }
 
+/// `{"ok": true}`, or the customer error.
+fn done(result: Result<(), CustomerError>) -> Response {
+    match result {
+        Ok(()) => Json(json!({"ok": true})).into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
 impl IntoResponse for CustomerError {
     fn into_response(self) -> Response {
         let status = match self {
@@ -170,10 +178,7 @@ async fn marketing(
             );
         }
     };
-    match em.set_marketing_preference(&wa_id, &number_of(&em, &body), stop) {
-        Ok(()) => Json(json!({"ok": true})).into_response(),
-        Err(e) => e.into_response(),
-    }
+    done(em.set_marketing_preference(&wa_id, &number_of(&em, &body), stop))
 }
 
 async fn block(
@@ -182,10 +187,7 @@ async fn block(
     Json(body): Json<Value>,
 ) -> Response {
     let blocked = body.get("blocked").and_then(Value::as_bool).unwrap_or(true);
-    match em.set_blocked(&wa_id, blocked) {
-        Ok(()) => Json(json!({"ok": true})).into_response(),
-        Err(e) => e.into_response(),
-    }
+    done(em.set_blocked(&wa_id, blocked))
 }
 
 async fn change_number(
@@ -196,10 +198,7 @@ async fn change_number(
     let Some(new) = body.get("new_wa_id").and_then(Value::as_str) else {
         return bad(StatusCode::UNPROCESSABLE_ENTITY, "new_wa_id is required");
     };
-    match em.change_number(&wa_id, new, &number_of(&em, &body)) {
-        Ok(()) => Json(json!({"ok": true})).into_response(),
-        Err(e) => e.into_response(),
-    }
+    done(em.change_number(&wa_id, new, &number_of(&em, &body)))
 }
 
 async fn outbox(

@@ -157,10 +157,21 @@ impl GraphClient {
         )
     }
 
-    async fn finish<T: DeserializeOwned>(
-        resp: Result<reqwest::Response, reqwest::Error>,
-    ) -> Result<T, GraphCallError> {
-        let resp = resp.map_err(transport)?;
+    /// A request to `path` under the versioned base URL, authenticated with `token`.
+    fn request(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: &SecretString,
+    ) -> reqwest::RequestBuilder {
+        self.http
+            .request(method, self.url(path))
+            .bearer_auth(token.expose_secret())
+    }
+
+    /// Sends `req` and decodes a 2xx body as `T`, or the Graph error object of any other answer.
+    async fn call<T: DeserializeOwned>(req: reqwest::RequestBuilder) -> Result<T, GraphCallError> {
+        let resp = req.send().await.map_err(transport)?;
         let status = resp.status().as_u16();
         let body = resp
             .bytes()
@@ -186,14 +197,15 @@ impl GraphClient {
         token: &SecretString,
         req: &SendRequest,
     ) -> Result<SendResponse, GraphCallError> {
-        let resp = self
-            .http
-            .post(self.url(&format!("{phone_number_id}/messages")))
-            .bearer_auth(token.expose_secret())
-            .json(req)
-            .send()
-            .await;
-        Self::finish(resp).await
+        Self::call(
+            self.request(
+                reqwest::Method::POST,
+                &format!("{phone_number_id}/messages"),
+                token,
+            )
+            .json(req),
+        )
+        .await
     }
 
     /// Mark an inbound message (and those before it) read, optionally showing "typing…".
@@ -203,14 +215,15 @@ impl GraphClient {
         token: &SecretString,
         req: &MarkRead,
     ) -> Result<(), GraphCallError> {
-        let resp = self
-            .http
-            .post(self.url(&format!("{phone_number_id}/messages")))
-            .bearer_auth(token.expose_secret())
-            .json(req)
-            .send()
-            .await;
-        let _: Value = Self::finish(resp).await?;
+        let _: Value = Self::call(
+            self.request(
+                reqwest::Method::POST,
+                &format!("{phone_number_id}/messages"),
+                token,
+            )
+            .json(req),
+        )
+        .await?;
         Ok(())
     }
 
@@ -231,14 +244,15 @@ impl GraphClient {
             .text("messaging_product", "whatsapp")
             .text("type", mime_type.to_owned())
             .part("file", part);
-        let resp = self
-            .http
-            .post(self.url(&format!("{phone_number_id}/media")))
-            .bearer_auth(token.expose_secret())
-            .multipart(form)
-            .send()
-            .await;
-        let v: Value = Self::finish(resp).await?;
+        let v: Value = Self::call(
+            self.request(
+                reqwest::Method::POST,
+                &format!("{phone_number_id}/media"),
+                token,
+            )
+            .multipart(form),
+        )
+        .await?;
         v.get("id")
             .and_then(Value::as_str)
             .map(str::to_owned)
@@ -251,13 +265,7 @@ impl GraphClient {
         media_id: &str,
         token: &SecretString,
     ) -> Result<MediaInfo, GraphCallError> {
-        let resp = self
-            .http
-            .get(self.url(media_id))
-            .bearer_auth(token.expose_secret())
-            .send()
-            .await;
-        Self::finish(resp).await
+        Self::call(self.request(reqwest::Method::GET, media_id, token)).await
     }
 
     /// Downloads a media URL with the bearer token. An expired URL answers 404
@@ -292,14 +300,15 @@ impl GraphClient {
         if let Some(a) = after {
             q.push(("after", a.to_owned()));
         }
-        let resp = self
-            .http
-            .get(self.url(&format!("{waba_id}/message_templates")))
-            .query(&q)
-            .bearer_auth(token.expose_secret())
-            .send()
-            .await;
-        Self::finish(resp).await
+        Self::call(
+            self.request(
+                reqwest::Method::GET,
+                &format!("{waba_id}/message_templates"),
+                token,
+            )
+            .query(&q),
+        )
+        .await
     }
 
     /// `POST /{waba-id}/message_templates` with Meta's create JSON.
@@ -309,14 +318,15 @@ impl GraphClient {
         token: &SecretString,
         template: &Value,
     ) -> Result<Value, GraphCallError> {
-        let resp = self
-            .http
-            .post(self.url(&format!("{waba_id}/message_templates")))
-            .bearer_auth(token.expose_secret())
-            .json(template)
-            .send()
-            .await;
-        Self::finish(resp).await
+        Self::call(
+            self.request(
+                reqwest::Method::POST,
+                &format!("{waba_id}/message_templates"),
+                token,
+            )
+            .json(template),
+        )
+        .await
     }
 
     /// `DELETE /{waba-id}/message_templates?name=…` (all languages).
@@ -326,14 +336,14 @@ impl GraphClient {
         token: &SecretString,
         name: &str,
     ) -> Result<(), GraphCallError> {
-        let resp = self
-            .http
-            .delete(self.url(&format!("{waba_id}/message_templates")))
-            .query(&[("name", name)])
-            .bearer_auth(token.expose_secret())
-            .send()
-            .await;
-        let _: Value = Self::finish(resp).await?;
+        let req = self
+            .request(
+                reqwest::Method::DELETE,
+                &format!("{waba_id}/message_templates"),
+                token,
+            )
+            .query(&[("name", name)]);
+        let _: Value = Self::call(req).await?;
         Ok(())
     }
 
@@ -343,13 +353,7 @@ impl GraphClient {
         phone_number_id: &str,
         token: &SecretString,
     ) -> Result<Value, GraphCallError> {
-        let resp = self
-            .http
-            .get(self.url(phone_number_id))
-            .bearer_auth(token.expose_secret())
-            .send()
-            .await;
-        Self::finish(resp).await
+        Self::call(self.request(reqwest::Method::GET, phone_number_id, token)).await
     }
 }
 

@@ -97,10 +97,12 @@ impl FromRequestParts<AppState> for ApiCaller {
             .api_key_by_hash(&hash_api_key(key))
             .await?
             .ok_or(ApiError::InvalidCredentials)?;
-        state
-            .store
-            .touch_api_key(record.id, UnixMs::now().0)
-            .await?;
+        // Last use is kept to the minute: a write on every request would put the API's reads
+        // behind SQLite's single writer.
+        let now = UnixMs::now().0;
+        if record.last_used_at_ms.is_none_or(|t| now - t >= 60_000) {
+            state.store.touch_api_key(record.id, now).await?;
+        }
         Ok(ApiCaller {
             key_id: record.id,
             name: record.name,

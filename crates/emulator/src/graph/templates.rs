@@ -120,29 +120,16 @@ pub fn review(
         }
         // Samples: positional `example.body_text[0]` / `header_text`; named `*_named_params`.
         let example = c.and_then(|c| c.get("example"));
-        let samples = if kind == "BODY" {
-            if named {
-                example
-                    .and_then(|e| e.get("body_text_named_params"))
-                    .and_then(Value::as_array)
-                    .map_or(0, Vec::len)
-            } else {
-                example
-                    .and_then(|e| e.pointer("/body_text/0"))
-                    .and_then(Value::as_array)
-                    .map_or(0, Vec::len)
-            }
-        } else if named {
-            example
-                .and_then(|e| e.get("header_text_named_params"))
-                .and_then(Value::as_array)
-                .map_or(0, Vec::len)
-        } else {
-            example
-                .and_then(|e| e.get("header_text"))
-                .and_then(Value::as_array)
-                .map_or(0, Vec::len)
+        let pointer = match (kind, named) {
+            ("BODY", true) => "/body_text_named_params",
+            ("BODY", false) => "/body_text/0",
+            (_, true) => "/header_text_named_params",
+            (_, false) => "/header_text",
         };
+        let samples = example
+            .and_then(|e| e.pointer(pointer))
+            .and_then(Value::as_array)
+            .map_or(0, Vec::len);
         if samples < vars.len() {
             return invalid(format!(
                 "{kind}: every variable needs a sample; {} variable(s), {samples} sample(s).",
