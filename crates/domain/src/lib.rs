@@ -5,6 +5,7 @@
 //! template lint, routing) join this crate as the issues that need them land.
 
 pub mod identity;
+pub mod pacing;
 pub mod policy;
 pub mod role;
 pub mod template;

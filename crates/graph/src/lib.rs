@@ -208,6 +208,26 @@ impl GraphClient {
         .await
     }
 
+    /// As [`GraphClient::send`], with a request body already serialised (the outbox stores
+    /// requests as JSON and sends them as they were accepted).
+    pub async fn send_json(
+        &self,
+        phone_number_id: &str,
+        token: &SecretString,
+        body: String,
+    ) -> Result<SendResponse, GraphCallError> {
+        Self::call(
+            self.request(
+                reqwest::Method::POST,
+                &format!("{phone_number_id}/messages"),
+                token,
+            )
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(body),
+        )
+        .await
+    }
+
     /// Mark an inbound message (and those before it) read, optionally showing "typing…".
     pub async fn mark_read(
         &self,

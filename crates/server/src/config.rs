@@ -94,6 +94,36 @@ pub const SETTINGS: &[Setting] = &[
         doc: "Where downloaded customer media is kept, content-addressed by SHA-256.",
     },
     Setting {
+        key: "outbound.max_in_flight",
+        env: Some("SWITCHBOARD_OUTBOUND_MAX_IN_FLIGHT"),
+        default: "512",
+        doc: "Sends one number may have waiting for Meta's answer at once. At 1,000 messages/s and 300 ms per call a number needs about 300.",
+    },
+    Setting {
+        key: "outbound.pair_interval_ms",
+        env: Some("SWITCHBOARD_OUTBOUND_PAIR_INTERVAL_MS"),
+        default: "6300",
+        doc: "Pacing per customer: at most one message per this many milliseconds on average (Meta's pair rate is one per 6 s; the default keeps a 5 % margin so network jitter never trips 131056).",
+    },
+    Setting {
+        key: "outbound.pair_burst",
+        env: Some("SWITCHBOARD_OUTBOUND_PAIR_BURST"),
+        default: "40",
+        doc: "Messages one customer may get in a burst before pacing applies (Meta allows 45, borrowed from the future).",
+    },
+    Setting {
+        key: "outbound.max_attempts",
+        env: Some("SWITCHBOARD_OUTBOUND_MAX_ATTEMPTS"),
+        default: "8",
+        doc: "Attempts for a message that keeps failing with transient errors (5xx, timeouts, 130429, 131056, 131057) before it is marked failed.",
+    },
+    Setting {
+        key: "outbound.marketing_cap_per_user",
+        env: Some("SWITCHBOARD_OUTBOUND_MARKETING_CAP_PER_USER"),
+        default: "0",
+        doc: "Marketing templates one customer may receive per rolling 24 hours before Switchboard refuses (`marketing_cap_reached`); 0 turns the cap off. Meta publishes no number, so this is yours to set.",
+    },
+    Setting {
         key: "numbers[].phone_number_id",
         env: Some("SWITCHBOARD_PHONE_NUMBER_ID"),
         default: "",
@@ -147,7 +177,18 @@ pub struct Config {
     pub graph: GraphConfig,
     pub webhook: WebhookConfig,
     pub media_dir: std::path::PathBuf,
+    pub outbound: OutboundConfig,
     pub numbers: Vec<NumberConfig>,
+}
+
+/// How the outbox sends: concurrency, per-customer pacing, retries, marketing cap.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboundConfig {
+    pub max_in_flight: usize,
+    pub pair_interval_ms: u64,
+    pub pair_burst: u32,
+    pub max_attempts: u32,
+    pub marketing_cap_per_user: Option<u32>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -270,7 +311,19 @@ struct FileConfig {
     #[serde(default)]
     media: FileMedia,
     #[serde(default)]
+    outbound: FileOutbound,
+    #[serde(default)]
     numbers: Vec<FileNumber>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileOutbound {
+    max_in_flight: Option<i64>,
+    pair_interval_ms: Option<i64>,
+    pair_burst: Option<i64>,
+    max_attempts: Option<i64>,
+    marketing_cap_per_user: Option<i64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -456,6 +509,52 @@ impl Config {
             .or(file.media.dir)
             .unwrap_or_else(|| default_of("media.dir").into());
 
+        let outbound = OutboundConfig {
+            max_in_flight: int_setting(
+                &mut problems,
+                "outbound.max_in_flight",
+                env("SWITCHBOARD_OUTBOUND_MAX_IN_FLIGHT"),
+                file.outbound.max_in_flight,
+                1,
+                10_000,
+            ) as usize,
+            pair_interval_ms: int_setting(
+                &mut problems,
+                "outbound.pair_interval_ms",
+                env("SWITCHBOARD_OUTBOUND_PAIR_INTERVAL_MS"),
+                file.outbound.pair_interval_ms,
+                0,
+                3_600_000,
+            ) as u64,
+            pair_burst: int_setting(
+                &mut problems,
+                "outbound.pair_burst",
+                env("SWITCHBOARD_OUTBOUND_PAIR_BURST"),
+                file.outbound.pair_burst,
+                1,
+                1_000,
+            ) as u32,
+            max_attempts: int_setting(
+                &mut problems,
+                "outbound.max_attempts",
+                env("SWITCHBOARD_OUTBOUND_MAX_ATTEMPTS"),
+                file.outbound.max_attempts,
+                1,
+                100,
+            ) as u32,
+            marketing_cap_per_user: match int_setting(
+                &mut problems,
+                "outbound.marketing_cap_per_user",
+                env("SWITCHBOARD_OUTBOUND_MARKETING_CAP_PER_USER"),
+                file.outbound.marketing_cap_per_user,
+                0,
+                1_000,
+            ) {
+                0 => None,
+                n => Some(n as u32),
+            },
+        };
+
         // Numbers: those of the file, then the one the environment describes (which overrides a
         // file number with the same id key by key, so a file can hold everything but the secrets).
         let mut raw_numbers: Vec<(String, FileNumber)> = file
@@ -524,6 +623,7 @@ impl Config {
                 max_body_bytes,
             },
             media_dir: media_dir.into(),
+            outbound,
             numbers,
         })
     }
@@ -577,6 +677,11 @@ impl Config {
         out.push_str(&format!(
             "\n[media]\ndir = {:?}\n",
             self.media_dir.display().to_string()
+        ));
+        let o = &self.outbound;
+        out.push_str(&format!(
+            "\n[outbound]\nmax_in_flight = {}\npair_interval_ms = {}\npair_burst = {}\nmax_attempts = {}\nmarketing_cap_per_user = {}\n",
+            o.max_in_flight, o.pair_interval_ms, o.pair_burst, o.max_attempts, o.marketing_cap_per_user.unwrap_or(0)
         ));
         for n in &self.numbers {
             out.push_str(&format!(

@@ -15,6 +15,7 @@ pub mod error;
 pub mod health;
 pub mod inbound;
 pub mod metrics;
+pub mod outbound;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -37,6 +38,8 @@ pub struct AppState {
     pub store: Store,
     pub config: Arc<Config>,
     pub inbound: Arc<inbound::Inbound>,
+    pub outbound: Arc<outbound::Outbound>,
+    pub graph: switchboard_graph::GraphClient,
 }
 
 /// A built, bound application: listeners are open (so the ports are known) but nothing is
@@ -48,8 +51,12 @@ pub struct Application {
     metrics_router: Router,
     projector: inbound::projector::Projector,
     media: inbound::media::MediaWorker,
+    dispatchers: Vec<outbound::dispatcher::Dispatcher>,
+    template_sync: Option<StartupTask>,
     background_workers: bool,
 }
+
+type StartupTask = std::pin::Pin<Box<dyn Future<Output = ()> + Send>>;
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -113,22 +120,68 @@ impl Application {
             .collect();
         let media = inbound::media::MediaWorker::new(
             store.clone(),
-            graph,
+            graph.clone(),
             config.media_dir.clone(),
             tokens,
         );
+        let outbound = Arc::new(outbound::Outbound::new(&config));
+        // One owner id per process: the lease says which instance sends for a number.
+        let owner = format!("{}-{}", std::process::id(), uuid_like());
+        let dispatchers = config
+            .numbers
+            .iter()
+            .map(|n| {
+                outbound::dispatcher::Dispatcher::new(
+                    store.clone(),
+                    graph.clone(),
+                    n.phone_number_id.clone(),
+                    n.access_token.clone(),
+                    owner.clone(),
+                    outbound::dispatcher::Pacing {
+                        throughput_mps: n.throughput_mps,
+                        pair_interval_ms: config.outbound.pair_interval_ms,
+                        pair_burst: config.outbound.pair_burst,
+                        max_in_flight: config.outbound.max_in_flight,
+                        retry: switchboard_domain::pacing::RetryPolicy {
+                            max_attempts: config.outbound.max_attempts,
+                            ..Default::default()
+                        },
+                    },
+                    outbound.wakes[&n.phone_number_id].clone(),
+                )
+            })
+            .collect();
         let state = AppState {
             store,
             config: Arc::new(config),
             inbound,
+            outbound,
+            graph,
+        };
+        let template_sync: StartupTask = {
+            let (store, graph, config) = (
+                state.store.clone(),
+                state.graph.clone(),
+                state.config.clone(),
+            );
+            Box::pin(async move {
+                match outbound::templates::sync_all(&store, &graph, &config).await {
+                    Ok(n) => tracing::info!(templates = n, "templates pulled from Meta"),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "could not pull templates from Meta at start; POST /api/v1/templates/sync tries again")
+                    }
+                }
+            })
         };
         Ok(Application {
+            template_sync: Some(template_sync),
             listener,
             metrics_listener,
             router: router(state),
             metrics_router: metrics::router(),
             projector,
             media,
+            dispatchers,
             background_workers: true,
         })
     }
@@ -161,6 +214,11 @@ impl Application {
         self.media.clone()
     }
 
+    /// The outbox dispatchers, one per configured number (tests drive them with `run_once`).
+    pub fn dispatchers(&self) -> Vec<outbound::dispatcher::Dispatcher> {
+        self.dispatchers.clone()
+    }
+
     /// Serves and runs the workers until `shutdown` completes, then stops accepting, lets
     /// in-flight requests finish and stops the workers.
     pub async fn run_until_stopped(
@@ -177,10 +235,17 @@ impl Application {
             )
         });
         let workers = if self.background_workers {
-            vec![
+            let mut w = vec![
                 tokio::spawn(self.projector.run(token.clone())),
                 tokio::spawn(self.media.run(token.clone())),
-            ]
+            ];
+            for d in self.dispatchers {
+                w.push(tokio::spawn(d.run(token.clone())));
+            }
+            if let Some(sync) = self.template_sync {
+                w.push(tokio::spawn(sync));
+            }
+            w
         } else {
             vec![]
         };
@@ -253,6 +318,11 @@ pub async fn shutdown_signal() {
     let term = std::future::pending::<()>();
     tokio::select! { _ = ctrl_c => {}, _ = term => {} }
     tracing::info!("shutdown signal received; finishing in-flight requests");
+}
+
+/// A random hex id (no uuid crate needed for one id per process).
+fn uuid_like() -> String {
+    hex::encode(rand::random::<[u8; 8]>())
 }
 
 pub use switchboard_domain::{Role, UnixMs};

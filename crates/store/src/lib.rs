@@ -16,6 +16,7 @@ mod error;
 mod inbound;
 mod journal;
 mod media;
+mod outbound;
 mod read;
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -27,6 +28,10 @@ pub use inbound::{
 };
 pub use journal::{AppendOutcome, JournalEntry, NewWebhook};
 pub use media::{MediaJob, MediaRecord};
+pub use outbound::{
+    AlertRow, Claimed, HistoryStep, NewSend, OutboundRow, Outcome, PolicyLimits, SenderLease,
+    Submitted,
+};
 pub use read::{ContactRow, ConversationFilter, ConversationRow, MessageRow, StatusRow};
 
 use std::str::FromStr;

@@ -6,6 +6,7 @@
 
 mod conversations;
 mod keys;
+mod messages;
 mod webhook_events;
 
 use axum::Router;
@@ -27,12 +28,19 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", "/api/v1/messages/{id}/media/retry"),
     ("get", "/api/v1/webhook-events"),
     ("post", "/api/v1/webhook-events/replay"),
+    ("post", "/api/v1/messages"),
+    ("post", "/api/v1/messages/check"),
+    ("get", "/api/v1/messages/{id}"),
+    ("post", "/api/v1/templates/sync"),
+    ("get", "/api/v1/alerts"),
+    ("post", "/api/v1/numbers/{id}/resume"),
 ];
 
 pub fn router() -> Router<AppState> {
     keys::router()
         .merge(conversations::router())
         .merge(webhook_events::router())
+        .merge(messages::router())
 }
 
 /// The OpenAPI document of the whole API.

@@ -9,6 +9,7 @@ use switchboard_emulator::{Emulator, EmulatorConfig, RunningEmulator};
 use switchboard_server::config::{Config, Overrides};
 use switchboard_server::inbound::media::MediaWorker;
 use switchboard_server::inbound::projector::Projector;
+use switchboard_server::outbound::dispatcher::Dispatcher;
 use switchboard_server::{Application, auth};
 use switchboard_store::Store;
 use switchboard_store::testing::TestDatabase;
@@ -23,7 +24,10 @@ pub struct TestApp {
     pub em: Emulator,
     pub projector: Projector,
     pub media: MediaWorker,
+    pub dispatcher: Dispatcher,
     pub number: String,
+    config: Config,
+    background: bool,
     _db: TestDatabase,
     _media_dir: tempfile::TempDir,
     stop: Option<oneshot::Sender<()>>,
@@ -37,6 +41,17 @@ impl TestApp {
 
     /// Starts Switchboard and an emulator configured by `tweak`, pointed at each other.
     pub async fn spawn_with(db: TestDatabase, tweak: impl FnOnce(&mut EmulatorConfig)) -> TestApp {
+        Self::spawn_full(db, tweak, &[], false).await
+    }
+
+    /// As [`TestApp::spawn_with`], with extra configuration variables, and with the background
+    /// workers running (`background`) instead of driven by the test.
+    pub async fn spawn_full(
+        db: TestDatabase,
+        tweak: impl FnOnce(&mut EmulatorConfig),
+        extra: &[(&str, &str)],
+        background: bool,
+    ) -> TestApp {
         let store = db.store().await;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
@@ -52,7 +67,9 @@ impl TestApp {
             .unwrap();
         let em = emulator.emulator.clone();
         let media_dir = tempfile::tempdir().unwrap();
-        let vars: Vec<(&str, String)> = vec![
+        let mut vars: Vec<(&str, String)> = vec![
+            // Short, so the tests of calls that time out do not wait long.
+            ("SWITCHBOARD_GRAPH_TIMEOUT_SECS", "2".into()),
             ("SWITCHBOARD_GRAPH_BASE_URL", emulator.base_url.clone()),
             ("SWITCHBOARD_VERIFY_TOKEN", ec.verify_token.clone()),
             (
@@ -71,6 +88,7 @@ impl TestApp {
                 media_dir.path().display().to_string(),
             ),
         ];
+        vars.extend(extra.iter().map(|(k, v)| (*k, (*v).to_owned())));
         let config = Config::from_sources(
             None,
             |k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone()),
@@ -81,17 +99,12 @@ impl TestApp {
             },
         )
         .expect("test config is valid");
-        let app = Application::build_on(config, store.clone(), listener)
-            .await
-            .expect("bind")
-            .without_background_workers();
-        let metrics_base = format!("http://{}", app.metrics_addr().unwrap());
-        let (projector, media) = (app.projector(), app.media_worker());
-        let (tx, rx) = oneshot::channel();
-        let server = tokio::spawn(app.run_until_stopped(async move {
-            let _ = rx.await;
-        }));
+        let (app, stop, server) = start(config.clone(), store.clone(), listener, background).await;
+        let metrics_base = format!("http://{}", app.metrics_addr);
         TestApp {
+            config,
+            background,
+            dispatcher: app.dispatcher,
             base,
             metrics_base,
             store,
@@ -99,13 +112,63 @@ impl TestApp {
             number: em.default_number(),
             emulator,
             em,
-            projector,
-            media,
+            projector: app.projector,
+            media: app.media,
             _db: db,
             _media_dir: media_dir,
-            stop: Some(tx),
+            stop: Some(stop),
             server: Some(server),
         }
+    }
+
+    /// Stops Switchboard as SIGTERM would and starts it again on the same database and address.
+    pub async fn restart(&mut self) {
+        self.stop().await;
+        let addr = self.base.trim_start_matches("http://").to_owned();
+        let listener = tokio::net::TcpListener::bind(&addr).await.unwrap();
+        let (app, stop, server) = start(
+            self.config.clone(),
+            self.store.clone(),
+            listener,
+            self.background,
+        )
+        .await;
+        self.dispatcher = app.dispatcher;
+        self.projector = app.projector;
+        self.media = app.media;
+        self.stop = Some(stop);
+        self.server = Some(server);
+    }
+
+    /// POSTs JSON with a key (and optional extra headers).
+    pub async fn post_json(
+        &self,
+        path: &str,
+        key: &str,
+        body: &Value,
+        headers: &[(&str, &str)],
+    ) -> reqwest::Response {
+        let mut req = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(key)
+            .json(body);
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        req.send().await.unwrap()
+    }
+
+    /// Sets emulator faults through its control API.
+    pub async fn faults(&self, body: Value) {
+        let r = self
+            .http
+            .post(format!("{}/_emulator/faults", self.emulator.base_url))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_success(), "faults: {}", r.status());
     }
 
     /// A new API key of `role`, created as `switchboard apikey create` would.
@@ -184,6 +247,42 @@ impl TestApp {
             s.await.unwrap().unwrap();
         }
     }
+}
+
+struct Started {
+    metrics_addr: std::net::SocketAddr,
+    projector: Projector,
+    media: MediaWorker,
+    dispatcher: Dispatcher,
+}
+
+async fn start(
+    config: Config,
+    store: Store,
+    listener: tokio::net::TcpListener,
+    background: bool,
+) -> (
+    Started,
+    oneshot::Sender<()>,
+    tokio::task::JoinHandle<std::io::Result<()>>,
+) {
+    let mut app = Application::build_on(config, store, listener)
+        .await
+        .expect("bind");
+    if !background {
+        app = app.without_background_workers();
+    }
+    let started = Started {
+        metrics_addr: app.metrics_addr().unwrap(),
+        projector: app.projector(),
+        media: app.media_worker(),
+        dispatcher: app.dispatchers().remove(0),
+    };
+    let (tx, rx) = oneshot::channel();
+    let server = tokio::spawn(app.run_until_stopped(async move {
+        let _ = rx.await;
+    }));
+    (started, tx, server)
 }
 
 /// The error code of a JSON error response.

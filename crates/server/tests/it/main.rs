@@ -6,4 +6,5 @@ mod health;
 mod helpers;
 mod inbound;
 mod openapi;
+mod outbound;
 mod read_api;

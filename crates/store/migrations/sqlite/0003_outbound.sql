@@ -1,0 +1,89 @@
+-- Outbound: the template registry, the outbox with its state history, one sender lease per
+-- number, alerts, and the consent records the send policy reads.
+
+-- Meta's template JSON as last pulled (components, parameter format). Status, category and
+-- quality move with webhooks in template_state; a pull also records there what it saw.
+CREATE TABLE template_definitions (
+    waba_id        TEXT    NOT NULL,
+    name           TEXT    NOT NULL,
+    language       TEXT    NOT NULL,
+    definition     TEXT    NOT NULL,
+    synced_at_ms   INTEGER NOT NULL,
+    PRIMARY KEY (waba_id, name, language)
+);
+
+-- One row per message we were asked to send. `state` is ours (the outbox); what Meta reported
+-- afterwards (sent, delivered, read, failed) is in messages/message_statuses by wamid.
+CREATE TABLE outbound (
+    id                 INTEGER PRIMARY KEY,
+    idempotency_key    TEXT    UNIQUE,
+    request_hash       TEXT    NOT NULL,
+    phone_number_id    TEXT    NOT NULL,
+    contact_id         INTEGER NOT NULL REFERENCES contacts(id),
+    recipient          TEXT    NOT NULL,
+    kind               TEXT    NOT NULL,
+    category           TEXT,
+    template_name      TEXT,
+    lane               INTEGER NOT NULL,
+    request            TEXT    NOT NULL,
+    state              TEXT    NOT NULL CHECK (state IN ('queued', 'held', 'sending', 'accepted', 'failed', 'refused', 'cancelled')),
+    decision           TEXT    NOT NULL,
+    business_initiated INTEGER NOT NULL,
+    attempts           INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at_ms INTEGER NOT NULL,
+    ambiguous          INTEGER NOT NULL DEFAULT 0,
+    wamid              TEXT    UNIQUE,
+    error_code         INTEGER,
+    error_message      TEXT,
+    campaign_id        INTEGER,
+    created_by         TEXT,
+    created_at_ms      INTEGER NOT NULL,
+    updated_at_ms      INTEGER NOT NULL
+);
+CREATE INDEX outbound_due ON outbound (phone_number_id, state, lane, next_attempt_at_ms, id);
+CREATE INDEX outbound_reach ON outbound (phone_number_id, business_initiated, created_at_ms);
+CREATE INDEX outbound_contact ON outbound (contact_id, created_at_ms);
+
+CREATE TABLE outbound_events (
+    id           INTEGER PRIMARY KEY,
+    outbound_id  INTEGER NOT NULL REFERENCES outbound(id),
+    state        TEXT    NOT NULL,
+    at_ms        INTEGER NOT NULL,
+    detail       TEXT
+);
+CREATE INDEX outbound_events_of ON outbound_events (outbound_id, id);
+
+-- The one instance that sends for a number holds its lease; a number can be paused (auth or
+-- account errors) until an admin resumes it.
+CREATE TABLE senders (
+    phone_number_id TEXT    PRIMARY KEY,
+    owner           TEXT,
+    lease_until_ms  INTEGER NOT NULL DEFAULT 0,
+    paused          INTEGER NOT NULL DEFAULT 0,
+    paused_reason   TEXT,
+    paused_at_ms    INTEGER
+);
+
+CREATE TABLE alerts (
+    id              INTEGER PRIMARY KEY,
+    phone_number_id TEXT,
+    code            TEXT    NOT NULL,
+    message         TEXT    NOT NULL,
+    created_at_ms   INTEGER NOT NULL,
+    resolved_at_ms  INTEGER
+);
+
+-- Consent, append-only: the latest record per (contact, purpose) decides. `phone_number_id`
+-- NULL applies to every number.
+CREATE TABLE consents (
+    id              INTEGER PRIMARY KEY,
+    contact_id      INTEGER NOT NULL REFERENCES contacts(id),
+    phone_number_id TEXT,
+    purpose         TEXT    NOT NULL CHECK (purpose IN ('marketing', 'all')),
+    action          TEXT    NOT NULL CHECK (action IN ('opt_in', 'opt_out')),
+    source          TEXT    NOT NULL,
+    evidence        TEXT,
+    actor           TEXT,
+    at_ms           INTEGER NOT NULL
+);
+CREATE INDEX consents_of ON consents (contact_id, purpose, at_ms);
