@@ -262,6 +262,8 @@ const UPSERT_DEFINITION: &str = "INSERT INTO template_definitions (waba_id, name
      ON CONFLICT (waba_id, name, language) DO UPDATE SET definition = excluded.definition, synced_at_ms = excluded.synced_at_ms";
 const ACCEPTED_TIMES: &str = "SELECT o.phone_number_id, e.at_ms FROM outbound_events e JOIN outbound o ON o.id = e.outbound_id \
      WHERE e.state = 'accepted' ORDER BY e.at_ms";
+const REQUEUED: &str = "SELECT COUNT(DISTINCT e.outbound_id) FROM outbound_events e JOIN outbound o ON o.id = e.outbound_id \
+     WHERE e.state = 'requeued' AND o.phone_number_id = $1";
 const COUNT_STATES: &str =
     "SELECT state, COUNT(*) FROM outbound WHERE phone_number_id = $1 GROUP BY state";
 const INSERT_CONSENT: &str = "INSERT INTO consents (contact_id, phone_number_id, purpose, action, source, evidence, actor, at_ms) \
@@ -834,6 +836,15 @@ impl Store {
         with_pool!(&self.pool, p => {
             let rows: Vec<(String, i64)> = sqlx::query_as(COUNT_STATES).bind(phone_number_id).fetch_all(p).await?;
             Ok(rows.into_iter().collect())
+        })
+    }
+
+    /// How many of a number's messages were put back in the queue after their sender stopped
+    /// while they were in flight (the messages that may have reached Meta twice).
+    pub async fn outbound_requeued_count(&self, phone_number_id: &str) -> Result<i64, StoreError> {
+        with_pool!(&self.pool, p => {
+            let (n,): (i64,) = sqlx::query_as(REQUEUED).bind(phone_number_id).fetch_one(p).await?;
+            Ok(n)
         })
     }
 

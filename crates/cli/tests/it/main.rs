@@ -1,6 +1,7 @@
 //! The `switchboard` binary as an operator uses it.
 
 mod crash;
+mod outbox_crash;
 
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
