@@ -35,9 +35,11 @@ impl Gcra {
         Ok(())
     }
 
-    /// Reserves the next slot at or after `now` (no burst): returns when to send.
-    pub fn reserve(&mut self, now_ms: f64, interval_ms: f64) -> f64 {
-        let slot = self.tat_ms.max(now_ms);
+    /// Reserves the next slot (no burst): returns when to send. A scheduler that was busy
+    /// (claiming from the database) may catch up on at most `catch_up_ms` of missed slots, so
+    /// short pauses do not lower the rate while longer idle time is never banked into a burst.
+    pub fn reserve(&mut self, now_ms: f64, interval_ms: f64, catch_up_ms: f64) -> f64 {
+        let slot = self.tat_ms.max(now_ms - catch_up_ms);
         self.tat_ms = slot + interval_ms;
         slot
     }
@@ -189,10 +191,23 @@ mod tests {
     #[test]
     fn reserve_spaces_slots_evenly_and_never_in_the_past() {
         let mut g = Gcra::default();
-        let slots: Vec<f64> = (0..4).map(|_| g.reserve(100.0, 12.5)).collect();
+        let slots: Vec<f64> = (0..4).map(|_| g.reserve(100.0, 12.5, 0.0)).collect();
         assert_eq!(slots, vec![100.0, 112.5, 125.0, 137.5]);
-        assert_eq!(g.reserve(1_000.0, 12.5), 1_000.0, "idle time is not banked");
+        assert_eq!(
+            g.reserve(1_000.0, 12.5, 0.0),
+            1_000.0,
+            "idle time is not banked"
+        );
         assert!(!g.is_idle(1_000.0) && g.is_idle(1_012.5));
+        // A busy scheduler catches up on a bounded number of missed slots.
+        let mut g = Gcra::default();
+        g.reserve(0.0, 1.0, 50.0);
+        assert_eq!(g.reserve(30.0, 1.0, 50.0), 1.0, "30 ms late: catch up");
+        assert_eq!(
+            g.reserve(1_000.0, 1.0, 50.0),
+            950.0,
+            "at most 50 ms of catch-up"
+        );
     }
 
     #[test]

@@ -29,8 +29,8 @@ pub use inbound::{
 pub use journal::{AppendOutcome, JournalEntry, NewWebhook};
 pub use media::{MediaJob, MediaRecord};
 pub use outbound::{
-    AlertRow, Claimed, HistoryStep, NewSend, OutboundRow, Outcome, PolicyLimits, SenderLease,
-    Submitted,
+    AlertRow, Claimed, ConsentRow, HistoryStep, NewSend, OutboundRow, Outcome, PolicyLimits,
+    SenderLease, Submitted,
 };
 pub use read::{ContactRow, ConversationFilter, ConversationRow, MessageRow, StatusRow};
 

@@ -901,6 +901,29 @@ impl Store {
     }
 }
 
+/// One consent record.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, Serialize)]
+pub struct ConsentRow {
+    pub id: i64,
+    pub phone_number_id: Option<String>,
+    pub purpose: String,
+    pub action: String,
+    pub source: String,
+    pub evidence: Option<String>,
+    pub actor: Option<String>,
+    pub at_ms: i64,
+}
+
+const CONSENT_HISTORY: &str = "SELECT id, phone_number_id, purpose, action, source, evidence, actor, at_ms FROM consents \
+     WHERE contact_id = $1 ORDER BY at_ms DESC, id DESC";
+
+impl Store {
+    /// A contact's consent records, newest first.
+    pub async fn consent_history(&self, contact_id: i64) -> Result<Vec<ConsentRow>, StoreError> {
+        with_pool!(&self.pool, p => Ok(sqlx::query_as(CONSENT_HISTORY).bind(contact_id).fetch_all(p).await?))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

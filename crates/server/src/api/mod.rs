@@ -4,6 +4,7 @@
 //! [`ROUTES`] lists every route; `docs/openapi.json` (served at `/api/openapi.json`) documents
 //! exactly these, and a test fails when the two disagree or a listed route is not served.
 
+mod consent;
 mod conversations;
 mod keys;
 mod messages;
@@ -34,6 +35,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", "/api/v1/templates/sync"),
     ("get", "/api/v1/alerts"),
     ("post", "/api/v1/numbers/{id}/resume"),
+    ("get", "/api/v1/contacts/{id}/consent"),
+    ("post", "/api/v1/contacts/{id}/consent"),
 ];
 
 pub fn router() -> Router<AppState> {
@@ -41,6 +44,7 @@ pub fn router() -> Router<AppState> {
         .merge(conversations::router())
         .merge(webhook_events::router())
         .merge(messages::router())
+        .merge(consent::router())
 }
 
 /// The OpenAPI document of the whole API.

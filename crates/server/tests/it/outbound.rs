@@ -21,6 +21,19 @@ fn utility_template() -> Value {
     ]})
 }
 
+fn marketing_template() -> Value {
+    json!({"name": "winter_sale", "language": "en_US", "category": "MARKETING", "parameter_format": "NAMED", "components": [
+        {"type": "BODY", "text": "Hi {{first_name}}, 20% off everything this week.", "example": {"body_text_named_params": [{"param_name": "first_name", "example": "Ann"}]}}
+    ]})
+}
+
+fn marketing_send(to: &str) -> Value {
+    json!({"to": format!("+{to}"), "type": "template", "template": {
+        "name": "winter_sale", "language": {"code": "en_US"},
+        "components": [{"type": "body", "parameters": [{"type": "text", "parameter_name": "first_name", "text": "Ann"}]}]
+    }})
+}
+
 fn utility_send(to: &str) -> Value {
     json!({"to": format!("+{to}"), "type": "template", "template": {
         "name": "order_shipped", "language": {"code": "en_US"},
@@ -245,6 +258,32 @@ async fn refusals_are_explained_before_anything_is_sent() {
         let (status, code, _) = error_code(r).await;
         assert_eq!((status, code.as_str()), (422, "opted_out"), "{backend:?}");
 
+        // Marketing needs a recorded opt-in; once recorded, the next send is allowed.
+        app.approved_template(marketing_template(), &admin).await;
+        let first = app.send(&key, &utility_send("16505550003")).await;
+        let contact = first["contact_id"].as_i64().unwrap();
+        let r = app
+            .post_json(
+                "/api/v1/messages",
+                &key,
+                &marketing_send("16505550003"),
+                &[],
+            )
+            .await;
+        let (status, code, message) = error_code(r).await;
+        assert_eq!(
+            (status, code.as_str()),
+            (422, "no_marketing_consent"),
+            "{message}"
+        );
+        let r = app
+            .post_json(&format!("/api/v1/contacts/{contact}/consent"), &key, &json!({"purpose": "marketing", "action": "opt_in", "source": "web_form", "evidence": "signup form"}), &[])
+            .await;
+        assert_eq!(r.status(), 201);
+        let m = app.send(&key, &marketing_send("16505550003")).await;
+        assert_eq!(m["lane"], "marketing");
+        assert_eq!(m["category"], "MARKETING");
+
         // Bad requests are 422 with a field, not a refusal.
         let r = app
             .post_json(
@@ -262,9 +301,10 @@ async fn refusals_are_explained_before_anything_is_sent() {
         let (status, code, _) = error_code(r).await;
         assert_eq!((status, code.as_str()), (422, "invalid_request"));
 
-        // Only the one accepted template was queued; nothing refused reached Meta.
+        // Only the accepted sends were queued; nothing refused reached Meta.
         while app.dispatch().await > 0 {}
-        assert_eq!(app.em.outbox().len(), 1, "{backend:?}");
+        assert_eq!(app.em.outbox().len(), 3, "{backend:?}");
+        assert!(app.em.outbox().iter().all(|r| r.verdict == "accepted"));
     }
 }
 
