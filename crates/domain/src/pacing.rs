@@ -201,12 +201,16 @@ mod tests {
         assert!(!g.is_idle(1_000.0) && g.is_idle(1_012.5));
         // A busy scheduler catches up on a bounded number of missed slots.
         let mut g = Gcra::default();
-        g.reserve(0.0, 1.0, 50.0);
-        assert_eq!(g.reserve(30.0, 1.0, 50.0), 1.0, "30 ms late: catch up");
+        assert_eq!(g.reserve(100.0, 1.0, 50.0), 50.0, "at most 50 ms behind");
+        assert_eq!(
+            g.reserve(60.0, 1.0, 50.0),
+            51.0,
+            "a late scheduler takes the missed slot"
+        );
         assert_eq!(
             g.reserve(1_000.0, 1.0, 50.0),
             950.0,
-            "at most 50 ms of catch-up"
+            "idle time beyond that is not banked"
         );
     }
 
