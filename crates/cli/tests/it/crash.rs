@@ -12,6 +12,17 @@ use switchboard_store::testing::each_backend;
 use switchboard_store::{ConnectOptions, Store};
 
 fn serve(db_url: &str, port: u16, em: &Emulator) -> Child {
+    serve_with(
+        db_url,
+        port,
+        em,
+        &[("SWITCHBOARD_VERIFY_TOKEN", &em.config().verify_token)],
+    )
+}
+
+/// `switchboard serve` on `db_url` and `port`, pointed at the emulator's first number, with
+/// `extra` environment variables.
+pub(crate) fn serve_with(db_url: &str, port: u16, em: &Emulator, extra: &[(&str, &str)]) -> Child {
     let c = em.config();
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_switchboard"));
     for (k, _) in std::env::vars() {
@@ -33,8 +44,8 @@ fn serve(db_url: &str, port: u16, em: &Emulator) -> Child {
     .env("SWITCHBOARD_WABA_ID", &c.waba_id)
     .env("SWITCHBOARD_ACCESS_TOKEN", &c.access_token)
     .env("SWITCHBOARD_APP_SECRET", &c.app_secret)
-    .env("SWITCHBOARD_VERIFY_TOKEN", &c.verify_token)
     .env("SWITCHBOARD_LOG", "warn")
+    .envs(extra.iter().copied())
     .stdout(Stdio::null())
     .stderr(Stdio::null())
     .spawn()

@@ -5,7 +5,7 @@
 //! the numbers.
 
 use std::collections::HashMap;
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::time::{Duration, Instant};
 
 use serde_json::json;
@@ -20,33 +20,7 @@ const TOTAL: usize = 10_000;
 const RATE: &str = "400";
 
 fn serve(db_url: &str, port: u16, em: &Emulator) -> Child {
-    let c = em.config();
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_switchboard"));
-    for (k, _) in std::env::vars() {
-        if k.starts_with("SWITCHBOARD_") {
-            cmd.env_remove(k);
-        }
-    }
-    cmd.args([
-        "serve",
-        "--database-url",
-        db_url,
-        "--listen",
-        &format!("127.0.0.1:{port}"),
-        "--metrics-listen",
-        "",
-    ])
-    .env("SWITCHBOARD_GRAPH_BASE_URL", em.base_url())
-    .env("SWITCHBOARD_PHONE_NUMBER_ID", &c.numbers[0].phone_number_id)
-    .env("SWITCHBOARD_WABA_ID", &c.waba_id)
-    .env("SWITCHBOARD_ACCESS_TOKEN", &c.access_token)
-    .env("SWITCHBOARD_APP_SECRET", &c.app_secret)
-    .env("SWITCHBOARD_THROUGHPUT_MPS", RATE)
-    .env("SWITCHBOARD_LOG", "warn")
-    .stdout(Stdio::null())
-    .stderr(Stdio::null())
-    .spawn()
-    .unwrap()
+    crate::crash::serve_with(db_url, port, em, &[("SWITCHBOARD_THROUGHPUT_MPS", RATE)])
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
