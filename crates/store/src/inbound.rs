@@ -347,6 +347,13 @@ impl Store {
                     Op::NumberState { key, display, quality, messaging_limit, restricted, at_ms } => {
                         sqlx::query(UPSERT_NUMBER).bind(key).bind(display).bind(quality).bind(messaging_limit).bind(*restricted).bind(at_ms)
                             .execute(&mut *tx).await?;
+                        // Low quality: stop campaigns before Meta restricts the number.
+                        if quality.as_deref().is_some_and(|q| q.eq_ignore_ascii_case("RED")) {
+                            let paused = crate::campaigns::pause_running!(tx, key, "The number's quality rating turned RED; review the campaign before resuming it.", now_ms);
+                            if paused > 0 {
+                                tracing::warn!(number = %key, campaigns = paused, "campaigns paused: quality RED");
+                            }
+                        }
                     }
                     Op::TemplateState { waba_id, name, language, template_id, status, category, quality, reason, at_ms } => {
                         sqlx::query(UPSERT_TEMPLATE).bind(waba_id).bind(name).bind(language).bind(template_id).bind(status)

@@ -12,6 +12,7 @@
 //! numbers, embedded in the binary; a test checks the two folders carry the same versions.
 
 mod api_keys;
+mod campaigns;
 mod error;
 mod inbound;
 mod journal;
@@ -22,6 +23,7 @@ mod read;
 pub mod testing;
 
 pub use api_keys::{ApiKeyRecord, NewApiKey};
+pub use campaigns::{CampaignAction, CampaignRow, NewCampaign, Progress};
 pub use error::StoreError;
 pub use inbound::{
     ContactKey, FEP_MS, MediaRef, MessageOp, Op, ProjectionSummary, StatusOp, WINDOW_MS,

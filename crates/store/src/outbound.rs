@@ -50,6 +50,10 @@ pub struct NewSend {
     pub request_hash: String,
     pub created_by: Option<String>,
     pub campaign_id: Option<i64>,
+    /// Not before this time (a scheduled campaign); `None`: now.
+    pub not_before_ms: Option<i64>,
+    /// Queue it `paused` rather than `queued` (a campaign being created).
+    pub park: bool,
 }
 
 /// Limits from configuration that the policy applies.
@@ -210,6 +214,22 @@ const INSERT_OUTBOUND: &str = "INSERT INTO outbound (idempotency_key, request_ha
      ON CONFLICT (idempotency_key) DO NOTHING RETURNING id";
 const INSERT_EVENT: &str =
     "INSERT INTO outbound_events (outbound_id, state, at_ms, detail) VALUES ($1, $2, $3, $4)";
+// A customer who opted out after a message was queued gets nothing business-initiated: checked
+// for the rows about to be claimed (an opt-out record, or Meta's marketing stop, at or after
+// the message was queued), so a STOP blocks the very next campaign message.
+const REFUSE_OPTED_OUT: &str = "UPDATE outbound SET state = 'refused', error_message = $4, updated_at_ms = $2 WHERE id IN ( \
+       SELECT o.id FROM outbound o WHERE o.phone_number_id = $1 AND o.state = 'queued' AND o.next_attempt_at_ms <= $2 \
+       AND (o.business_initiated OR o.category = 'MARKETING') \
+       AND (EXISTS (SELECT 1 FROM consents c WHERE c.contact_id = o.contact_id AND c.action = 'opt_out' AND c.at_ms >= o.created_at_ms \
+                    AND (c.phone_number_id IS NULL OR c.phone_number_id = o.phone_number_id) \
+                    AND ((c.purpose = 'all' AND o.business_initiated) OR (c.purpose = 'marketing' AND o.category = 'MARKETING'))) \
+         OR (o.category = 'MARKETING' AND EXISTS (SELECT 1 FROM marketing_preferences m WHERE m.contact_id = o.contact_id \
+                    AND m.phone_number_id = o.phone_number_id AND m.value = 'stop' AND m.meta_at_ms >= o.created_at_ms))) \
+       AND o.id IN (SELECT id FROM outbound WHERE phone_number_id = $1 AND state = 'queued' AND next_attempt_at_ms <= $2 \
+                    ORDER BY lane, next_attempt_at_ms, id LIMIT $3)) \
+     RETURNING id";
+const OPTED_OUT_NOTE: &str =
+    "The customer opted out after this message was queued; it was not sent.";
 const CLAIM_SQLITE: &str = "UPDATE outbound SET state = 'sending', attempts = attempts + 1, updated_at_ms = $2 WHERE id IN ( \
        SELECT id FROM outbound WHERE phone_number_id = $1 AND state = 'queued' AND next_attempt_at_ms <= $2 \
        ORDER BY lane, next_attempt_at_ms, id LIMIT $3) \
@@ -243,7 +263,8 @@ const SENDER: &str = "SELECT owner, paused, paused_reason FROM senders WHERE pho
 const ORPHANS: &str = "UPDATE outbound SET state = 'queued', ambiguous = TRUE, updated_at_ms = $2 \
      WHERE phone_number_id = $1 AND state = 'sending' RETURNING id";
 const RELEASE_HELD: &str = "UPDATE outbound SET state = 'queued', next_attempt_at_ms = $2, updated_at_ms = $2 WHERE id IN ( \
-       SELECT id FROM outbound WHERE phone_number_id = $1 AND state = 'held' ORDER BY lane, id LIMIT $3) RETURNING id";
+       SELECT id FROM outbound WHERE phone_number_id = $1 AND state = 'held' \
+       AND (campaign_id IS NULL OR campaign_id IN (SELECT id FROM campaigns WHERE state = 'running')) ORDER BY lane, id LIMIT $3) RETURNING id";
 const RELEASE: &str =
     "UPDATE senders SET lease_until_ms = 0 WHERE phone_number_id = $1 AND owner = $2";
 const PAUSE: &str = "INSERT INTO senders (phone_number_id, paused, paused_reason, paused_at_ms) VALUES ($1, TRUE, $2, $3) \
@@ -520,7 +541,11 @@ macro_rules! submit_body {
             };
             let decision = policy::decide(&facts);
             let (state, business_initiated, note) = match &decision {
-                Decision::Allow { business_initiated } => ("queued", *business_initiated, None),
+                Decision::Allow { business_initiated } => (
+                    if s.park { "paused" } else { "queued" },
+                    *business_initiated,
+                    None,
+                ),
                 Decision::Hold { message, .. } => ("held", true, Some(message.clone())),
                 Decision::Refuse(r) => ("refused", false, Some(r.message.clone())),
             };
@@ -564,7 +589,7 @@ macro_rules! submit_body {
                 .bind(if state == "held" {
                     now.0 + 60_000
                 } else {
-                    now.0
+                    s.not_before_ms.unwrap_or(now.0).max(now.0)
                 })
                 .bind(&note)
                 .bind(s.campaign_id)
@@ -661,6 +686,10 @@ impl Store {
         };
         let mut rows: Vec<Claimed> = with_pool!(&self.writer, p => {
             let mut tx = p.begin_write().await?;
+            let refused: Vec<(i64,)> = sqlx::query_as(REFUSE_OPTED_OUT).bind(phone_number_id).bind(now_ms).bind(limit).bind(OPTED_OUT_NOTE).fetch_all(&mut *tx).await?;
+            for (id,) in &refused {
+                sqlx::query(INSERT_EVENT).bind(id).bind("refused").bind(now_ms).bind(OPTED_OUT_NOTE).execute(&mut *tx).await?;
+            }
             let rows: Vec<Claimed> = sqlx::query_as(claim).bind(phone_number_id).bind(now_ms).bind(limit).fetch_all(&mut *tx).await?;
             for r in &rows {
                 sqlx::query(INSERT_EVENT).bind(r.id).bind("sending").bind(now_ms).bind(format!("attempt {}", r.attempts)).execute(&mut *tx).await?;
@@ -918,6 +947,14 @@ const CONSENT_HISTORY: &str = "SELECT id, phone_number_id, purpose, action, sour
      WHERE contact_id = $1 ORDER BY at_ms DESC, id DESC";
 
 impl Store {
+    /// The contact with this phone number (`wa_id`: digits without `+`), if known.
+    pub async fn contact_id_by_wa_id(&self, wa_id: &str) -> Result<Option<i64>, StoreError> {
+        with_pool!(&self.pool, p => {
+            let row: Option<(i64,)> = sqlx::query_as(FIND_BY_WA_ID).bind(wa_id).fetch_optional(p).await?;
+            Ok(row.map(|r| r.0))
+        })
+    }
+
     /// A contact's consent records, newest first.
     pub async fn consent_history(&self, contact_id: i64) -> Result<Vec<ConsentRow>, StoreError> {
         with_pool!(&self.pool, p => Ok(sqlx::query_as(CONSENT_HISTORY).bind(contact_id).fetch_all(p).await?))

@@ -4,6 +4,7 @@
 //! [`ROUTES`] lists every route; `docs/openapi.json` (served at `/api/openapi.json`) documents
 //! exactly these, and a test fails when the two disagree or a listed route is not served.
 
+mod campaigns;
 mod consent;
 mod conversations;
 mod keys;
@@ -37,6 +38,13 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", "/api/v1/numbers/{id}/resume"),
     ("get", "/api/v1/contacts/{id}/consent"),
     ("post", "/api/v1/contacts/{id}/consent"),
+    ("get", "/api/v1/campaigns"),
+    ("post", "/api/v1/campaigns"),
+    ("get", "/api/v1/campaigns/{id}"),
+    ("get", "/api/v1/campaigns/{id}/events"),
+    ("post", "/api/v1/campaigns/{id}/pause"),
+    ("post", "/api/v1/campaigns/{id}/resume"),
+    ("post", "/api/v1/campaigns/{id}/cancel"),
 ];
 
 pub fn router() -> Router<AppState> {
@@ -45,6 +53,7 @@ pub fn router() -> Router<AppState> {
         .merge(webhook_events::router())
         .merge(messages::router())
         .merge(consent::router())
+        .merge(campaigns::router())
 }
 
 /// The OpenAPI document of the whole API.

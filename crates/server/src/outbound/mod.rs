@@ -180,6 +180,8 @@ pub fn parse_send(outbound: &Outbound, raw: &[u8]) -> Result<NewSend, ApiError> 
         request_hash: hex::encode(Sha256::digest(raw)),
         created_by: None,
         campaign_id: None,
+        not_before_ms: None,
+        park: false,
     };
     Ok(send)
 }

@@ -2,6 +2,7 @@
 //! with an emulator of Meta's API delivering real signed webhooks.
 
 mod api_keys;
+mod campaigns;
 mod health;
 mod helpers;
 mod inbound;

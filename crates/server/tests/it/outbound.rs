@@ -301,10 +301,19 @@ async fn refusals_are_explained_before_anything_is_sent() {
         let (status, code, _) = error_code(r).await;
         assert_eq!((status, code.as_str()), (422, "invalid_request"));
 
-        // Only the accepted sends were queued; nothing refused reached Meta.
+        // Only the accepted sends were queued and nothing refused reached Meta; the message
+        // queued for 0002 before the opt-out is not sent either.
         while app.dispatch().await > 0 {}
-        assert_eq!(app.em.outbox().len(), 3, "{backend:?}");
+        assert_eq!(app.em.outbox().len(), 2, "{backend:?}");
         assert!(app.em.outbox().iter().all(|r| r.verdict == "accepted"));
+        let before = app.message(&key, &ok["id"]).await;
+        assert_eq!(before["state"], "refused", "{before}");
+        assert!(
+            before["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("opted out")
+        );
     }
 }
 

@@ -26,7 +26,7 @@ CREATE TABLE outbound (
     template_name      TEXT,
     lane               BIGINT NOT NULL,
     request            TEXT    NOT NULL,
-    state              TEXT    NOT NULL CHECK (state IN ('queued', 'held', 'sending', 'accepted', 'failed', 'refused', 'cancelled')),
+    state              TEXT    NOT NULL CHECK (state IN ('queued', 'held', 'paused', 'sending', 'accepted', 'failed', 'refused', 'cancelled')),
     decision           TEXT    NOT NULL,
     business_initiated BOOLEAN NOT NULL,
     attempts           BIGINT NOT NULL DEFAULT 0,
@@ -40,6 +40,7 @@ CREATE TABLE outbound (
     created_at_ms      BIGINT NOT NULL,
     updated_at_ms      BIGINT NOT NULL
 );
+CREATE INDEX outbound_campaign ON outbound (campaign_id, state);
 CREATE INDEX outbound_due ON outbound (phone_number_id, state, lane, next_attempt_at_ms, id);
 CREATE INDEX outbound_reach ON outbound (phone_number_id, business_initiated, created_at_ms);
 CREATE INDEX outbound_contact ON outbound (contact_id, created_at_ms);
@@ -87,3 +88,21 @@ CREATE TABLE consents (
     at_ms           BIGINT NOT NULL
 );
 CREATE INDEX consents_of ON consents (contact_id, purpose, at_ms);
+
+-- A campaign: one template to an audience from one number. Its messages are outbox rows with
+-- its id; pausing moves its queued rows to `paused` (and back), cancelling to `cancelled`.
+CREATE TABLE campaigns (
+    id              BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    name            TEXT    NOT NULL,
+    phone_number_id TEXT    NOT NULL,
+    template_name   TEXT    NOT NULL,
+    language        TEXT    NOT NULL,
+    state           TEXT    NOT NULL CHECK (state IN ('running', 'paused', 'cancelled')),
+    paused_reason   TEXT,
+    audience        TEXT    NOT NULL,
+    schedule_at_ms  BIGINT NOT NULL,
+    created_by      TEXT,
+    created_at_ms   BIGINT NOT NULL,
+    updated_at_ms   BIGINT NOT NULL
+);
+CREATE INDEX campaigns_of_number ON campaigns (phone_number_id, state);

@@ -1,0 +1,342 @@
+//! Campaigns: `POST /api/v1/campaigns` sends one template to an audience (explicit recipients,
+//! each with its own parameters if needed, or the contacts matching a filter), now or at a
+//! scheduled time; `GET` shows progress; `…/events` streams it over SSE; `…/pause`, `…/resume`
+//! and `…/cancel` steer it. Every recipient goes through the same parsing and send policy as a
+//! single `POST /api/v1/messages`, so a refusal (no consent, opted out) is counted, not sent.
+
+use std::convert::Infallible;
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use switchboard_domain::{Role, UnixMs};
+use switchboard_store::{CampaignAction, CampaignRow, NewCampaign, PolicyLimits, Progress};
+
+use super::Id;
+use crate::AppState;
+use crate::auth::ApiCaller;
+use crate::error::ApiError;
+use crate::outbound::parse_send;
+
+/// Audiences are large: up to this many recipients in one request.
+const MAX_RECIPIENTS: usize = 200_000;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/campaigns", get(list).post(create))
+        .route("/campaigns/{id}", get(one))
+        .route("/campaigns/{id}/events", get(events))
+        .route("/campaigns/{id}/pause", post(pause))
+        .route("/campaigns/{id}/resume", post(resume))
+        .route("/campaigns/{id}/cancel", post(cancel))
+        .layer(axum::extract::DefaultBodyLimit::max(64 * 1024 * 1024))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewCampaignBody {
+    name: String,
+    from: Option<String>,
+    template: TemplateRef,
+    /// Meta's template `components` for every recipient (unless a recipient has its own).
+    #[serde(default)]
+    components: Option<Value>,
+    #[serde(default)]
+    recipients: Option<Vec<Recipient>>,
+    #[serde(default)]
+    filter: Option<Filter>,
+    schedule_at_ms: Option<i64>,
+    on_limit: Option<String>,
+    lane: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TemplateRef {
+    name: String,
+    language: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Recipient {
+    to: Option<String>,
+    recipient: Option<String>,
+    components: Option<Value>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Filter {
+    /// Contacts whose conversation with this number has this label; absent: every contact
+    /// who has a conversation with the number.
+    label: Option<String>,
+}
+
+fn campaign_json(c: &CampaignRow, p: &Progress) -> Value {
+    json!({
+        "id": c.id,
+        "name": c.name,
+        "from": c.phone_number_id,
+        "template": {"name": c.template_name, "language": c.language},
+        "state": c.state,
+        "paused_reason": c.paused_reason,
+        "schedule_at_ms": c.schedule_at_ms,
+        "created_at_ms": c.created_at_ms,
+        "finished": p.finished(),
+        "progress": p,
+    })
+}
+
+async fn create(
+    caller: ApiCaller,
+    State(state): State<AppState>,
+    body: Bytes,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    caller.require(Role::Admin)?;
+    let b: NewCampaignBody = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::invalid("body", format!("This is not a campaign: {e}.")))?;
+    if b.name.trim().is_empty() {
+        return Err(ApiError::invalid("name", "Give the campaign a name."));
+    }
+    let number = state.outbound.number(b.from.as_deref())?.clone();
+    // The audience: explicit recipients, or contacts by filter (not both).
+    let recipients: Vec<(Option<String>, Option<String>, Option<Value>)> =
+        match (&b.recipients, &b.filter) {
+            (Some(r), None) => r
+                .iter()
+                .map(|r| (r.to.clone(), r.recipient.clone(), r.components.clone()))
+                .collect(),
+            (None, Some(f)) => state
+                .store
+                .audience(
+                    &number.phone_number_id,
+                    f.label.as_deref(),
+                    MAX_RECIPIENTS as i64 + 1,
+                )
+                .await?
+                .into_iter()
+                .map(|c| match (c.wa_id, c.bsuid) {
+                    (Some(w), _) => (Some(format!("+{w}")), None, None),
+                    (None, b) => (None, b, None),
+                })
+                .collect(),
+            _ => {
+                return Err(ApiError::invalid(
+                    "recipients",
+                    "Give the audience as \"recipients\" (a list) or as a \"filter\", not both.",
+                ));
+            }
+        };
+    if recipients.is_empty() {
+        return Err(ApiError::invalid("recipients", "The audience is empty."));
+    }
+    if recipients.len() > MAX_RECIPIENTS {
+        return Err(ApiError::invalid(
+            "recipients",
+            format!("At most {MAX_RECIPIENTS} recipients per campaign; split it."),
+        ));
+    }
+    let now = UnixMs::now();
+    let schedule = b.schedule_at_ms.unwrap_or(now.0).max(now.0);
+    // Parse every recipient first: a bad one refuses the whole campaign, naming it.
+    let mut sends = Vec::with_capacity(recipients.len());
+    for (i, (to, bsuid, components)) in recipients.iter().enumerate() {
+        let mut msg = json!({
+            "from": number.phone_number_id,
+            "type": "template",
+            "template": {
+                "name": b.template.name,
+                "language": {"code": b.template.language},
+                "components": components.clone().or_else(|| b.components.clone()).unwrap_or_else(|| json!([])),
+            },
+        });
+        match (to, bsuid) {
+            (Some(t), _) => msg["to"] = json!(t),
+            (None, Some(r)) => msg["recipient"] = json!(r),
+            (None, None) => {
+                return Err(ApiError::invalid(
+                    format!("recipients[{i}]"),
+                    format!("Recipient {i} has neither \"to\" nor \"recipient\"."),
+                ));
+            }
+        }
+        if let Some(o) = &b.on_limit {
+            msg["on_limit"] = json!(o);
+        }
+        if let Some(l) = &b.lane {
+            msg["lane"] = json!(l);
+        }
+        let mut send =
+            parse_send(&state.outbound, msg.to_string().as_bytes()).map_err(|e| match e {
+                ApiError::Invalid { field, message } => {
+                    ApiError::invalid(format!("recipients[{i}].{field}"), message)
+                }
+                other => other,
+            })?;
+        send.created_by = Some(format!("api_key:{}", caller.key_id));
+        send.not_before_ms = Some(schedule);
+        send.park = true;
+        sends.push(send);
+    }
+    let audience = match (&b.recipients, &b.filter) {
+        (Some(r), _) => json!({"recipients": r.len()}),
+        (_, Some(f)) => json!({"filter": {"label": f.label}}),
+        _ => Value::Null,
+    };
+    let id = state
+        .store
+        .create_campaign(
+            &NewCampaign {
+                name: b.name.clone(),
+                phone_number_id: number.phone_number_id.clone(),
+                template_name: b.template.name.clone(),
+                language: b.template.language.clone(),
+                audience: audience.to_string(),
+                schedule_at_ms: schedule,
+                created_by: Some(format!("api_key:{}", caller.key_id)),
+            },
+            now.0,
+        )
+        .await?;
+    let limits = PolicyLimits {
+        marketing_cap: state.config.outbound.marketing_cap_per_user,
+    };
+    for chunk in sends.chunks_mut(1_000) {
+        for s in chunk.iter_mut() {
+            s.campaign_id = Some(id);
+        }
+        state
+            .store
+            .submit_sends(chunk, limits, UnixMs::now(), false)
+            .await?;
+    }
+    // Everything is queued (paused): start it.
+    let c = state
+        .store
+        .campaign_action(id, CampaignAction::Resume, None, UnixMs::now().0)
+        .await?
+        .ok_or_else(|| ApiError::Internal("a new campaign could not be started".into()))?;
+    state.outbound.wake(&number.phone_number_id);
+    let p = state.store.campaign_progress(id).await?;
+    Ok((StatusCode::CREATED, Json(campaign_json(&c, &p))))
+}
+
+async fn list(caller: ApiCaller, State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+    caller.require(Role::Agent)?;
+    let mut out = Vec::new();
+    for c in state.store.campaigns(100).await? {
+        let p = state.store.campaign_progress(c.id).await?;
+        out.push(campaign_json(&c, &p));
+    }
+    Ok(Json(json!({"data": out})))
+}
+
+async fn load(state: &AppState, id: i64) -> Result<(CampaignRow, Progress), ApiError> {
+    let c = state
+        .store
+        .campaign(id)
+        .await
+        .map_err(|e| super::not_found_or(e, format!("Campaign {id}")))?;
+    let p = state.store.campaign_progress(id).await?;
+    Ok((c, p))
+}
+
+async fn one(
+    caller: ApiCaller,
+    State(state): State<AppState>,
+    Id(id): Id,
+) -> Result<Json<Value>, ApiError> {
+    caller.require(Role::Agent)?;
+    let (c, p) = load(&state, id).await?;
+    Ok(Json(campaign_json(&c, &p)))
+}
+
+/// Progress as server-sent events: one `progress` event at once and one whenever it changes
+/// (checked every second), until the client goes away.
+async fn events(
+    caller: ApiCaller,
+    State(state): State<AppState>,
+    Id(id): Id,
+) -> Result<Sse<impl futures_util::Stream<Item = Result<Event, Infallible>>>, ApiError> {
+    caller.require(Role::Agent)?;
+    load(&state, id).await?;
+    let stream =
+        futures_util::stream::unfold((state, None::<Value>), move |(state, last)| async move {
+            let mut wait = last.is_some();
+            loop {
+                if wait {
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+                wait = true;
+                // A passing database error: try again next second.
+                let Ok((c, p)) = load(&state, id).await else {
+                    continue;
+                };
+                let now = campaign_json(&c, &p);
+                if last.as_ref() != Some(&now) {
+                    let ev = Event::default().event("progress").data(now.to_string());
+                    return Some((Ok(ev), (state, Some(now))));
+                }
+            }
+        });
+    Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
+}
+
+async fn act(
+    state: AppState,
+    caller: ApiCaller,
+    id: i64,
+    action: CampaignAction,
+) -> Result<Json<Value>, ApiError> {
+    caller.require(Role::Admin)?;
+    load(&state, id).await?;
+    let reason = match action {
+        CampaignAction::Pause => Some(format!("paused by api_key:{}", caller.key_id)),
+        _ => None,
+    };
+    let Some(c) = state
+        .store
+        .campaign_action(id, action, reason.as_deref(), UnixMs::now().0)
+        .await?
+    else {
+        let (c, _) = load(&state, id).await?;
+        return Err(ApiError::Conflict {
+            code: "campaign_state",
+            message: format!("Campaign {id} is {}; that action does not apply.", c.state),
+        });
+    };
+    state.outbound.wake(&c.phone_number_id);
+    let p = state.store.campaign_progress(id).await?;
+    Ok(Json(campaign_json(&c, &p)))
+}
+
+async fn pause(
+    caller: ApiCaller,
+    State(state): State<AppState>,
+    Id(id): Id,
+) -> Result<Json<Value>, ApiError> {
+    act(state, caller, id, CampaignAction::Pause).await
+}
+
+async fn resume(
+    caller: ApiCaller,
+    State(state): State<AppState>,
+    Id(id): Id,
+) -> Result<Json<Value>, ApiError> {
+    act(state, caller, id, CampaignAction::Resume).await
+}
+
+async fn cancel(
+    caller: ApiCaller,
+    State(state): State<AppState>,
+    Id(id): Id,
+) -> Result<Json<Value>, ApiError> {
+    act(state, caller, id, CampaignAction::Cancel).await
+}

@@ -1,0 +1,332 @@
+//! Campaigns end to end: an audience queued through the send policy, progress through the API
+//! and over SSE, pause, resume, cancel, a schedule, an opt-out after queueing, and the automatic
+//! pause when the number's quality turns RED.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use switchboard_domain::{Role, UnixMs};
+use switchboard_store::testing::{each_backend, sqlite};
+
+use crate::helpers::{TestApp, error_code};
+
+fn template() -> Value {
+    json!({"name": "order_shipped", "language": "en_US", "category": "UTILITY", "components": [
+        {"type": "BODY", "text": "Hi {{1}}, your order {{2}} has shipped.", "example": {"body_text": [["Ann", "42"]]}}
+    ]})
+}
+
+fn params(name: &str, order: &str) -> Value {
+    json!([{"type": "body", "parameters": [{"type": "text", "text": name}, {"type": "text", "text": order}]}])
+}
+
+fn campaign(recipients: &[&str]) -> Value {
+    json!({
+        "name": "Shipping notices",
+        "template": {"name": "order_shipped", "language": "en_US"},
+        "components": params("there", "0"),
+        "recipients": recipients.iter().map(|r| json!({"to": format!("+{r}")})).collect::<Vec<_>>(),
+    })
+}
+
+impl TestApp {
+    async fn with_template(&self, admin: &str) {
+        let cfg = self.em.config();
+        let graph = switchboard_graph::GraphClient::new(
+            &self.emulator.base_url,
+            &cfg.api_version,
+            Duration::from_secs(5),
+        );
+        graph
+            .create_template(
+                &cfg.waba_id,
+                &secrecy::SecretString::from(cfg.access_token.clone()),
+                &template(),
+            )
+            .await
+            .unwrap();
+        self.em.advance(Duration::from_secs(31));
+        let r = self
+            .post_json("/api/v1/templates/sync", admin, &json!({}), &[])
+            .await;
+        assert_eq!(r.status(), 200);
+    }
+
+    async fn start_campaign(&self, admin: &str, body: &Value) -> Value {
+        let r = self.post_json("/api/v1/campaigns", admin, body, &[]).await;
+        let status = r.status();
+        let v: Value = r.json().await.unwrap();
+        assert_eq!(status, 201, "{v}");
+        v
+    }
+
+    async fn progress(&self, key: &str, id: &Value) -> Value {
+        self.get_json(&format!("/api/v1/campaigns/{id}"), key).await
+    }
+
+    async fn drain_outbox(&self, now: UnixMs) {
+        while self.dispatcher.run_once(now).await.unwrap() > 0 {}
+    }
+}
+
+#[tokio::test]
+async fn a_campaign_reaches_its_audience_and_reports_progress_live() {
+    for db in each_backend().await {
+        let backend = db.backend;
+        let app = TestApp::spawn(db).await;
+        let admin = app.key(Role::Admin).await;
+        let agent = app.key(Role::Agent).await;
+        app.with_template(&admin).await;
+
+        // One customer opted out earlier: the campaign counts them as refused.
+        let earlier = app
+            .post_json("/api/v1/messages", &agent, &json!({"to": "+16505550005", "type": "template",
+                "template": {"name": "order_shipped", "language": {"code": "en_US"}, "components": params("Eve", "1")}}), &[])
+            .await;
+        assert_eq!(earlier.status(), 202);
+        let contact = earlier.json::<Value>().await.unwrap()["contact_id"].clone();
+        app.drain_outbox(UnixMs::now()).await;
+        let r = app
+            .post_json(
+                &format!("/api/v1/contacts/{contact}/consent"),
+                &agent,
+                &json!({"purpose": "all", "action": "opt_out", "source": "keyword"}),
+                &[],
+            )
+            .await;
+        assert_eq!(r.status(), 201);
+
+        let mut body = campaign(&[
+            "16505550001",
+            "16505550002",
+            "16505550003",
+            "16505550004",
+            "16505550005",
+        ]);
+        body["recipients"][0]["components"] = params("Ann", "42");
+        let r = app.post_json("/api/v1/campaigns", &agent, &body, &[]).await;
+        assert_eq!(r.status(), 403, "agents cannot start campaigns");
+        let c = app.start_campaign(&admin, &body).await;
+        assert_eq!(c["state"], "running", "{backend:?}");
+        assert_eq!(c["progress"]["total"], 5);
+        assert_eq!(c["progress"]["queued"], 4);
+        assert_eq!(c["progress"]["refused"], 1);
+
+        // Live progress: the first event is the current state.
+        let mut sse = app
+            .http
+            .get(format!("{}/api/v1/campaigns/{}/events", app.base, c["id"]))
+            .bearer_auth(&agent)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(sse.status(), 200);
+        assert!(
+            sse.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("text/event-stream")
+        );
+        let first = read_event(&mut sse).await;
+        assert_eq!(first["progress"]["queued"], 4, "{first}");
+
+        app.drain_outbox(UnixMs::now()).await;
+        let next = read_event(&mut sse).await;
+        assert_eq!(
+            next["progress"]["accepted"].as_i64().unwrap()
+                + next["progress"]["sent"].as_i64().unwrap(),
+            4,
+            "{next}"
+        );
+
+        app.em.advance(Duration::from_secs(10));
+        app.settle().await;
+        let done = app.progress(&agent, &c["id"]).await;
+        assert_eq!(done["progress"]["read"], 4, "{backend:?}: {done}");
+        assert_eq!(done["finished"], true);
+        // The per-recipient parameters went to that recipient only; the opted-out one got nothing.
+        let outbox = app.em.outbox();
+        let to_ann = outbox
+            .iter()
+            .find(|r| r.to.as_deref() == Some("+16505550001"))
+            .unwrap();
+        assert!(String::from_utf8_lossy(&to_ann.request).contains("Ann"));
+        assert_eq!(
+            outbox
+                .iter()
+                .filter(|r| r.to.as_deref() == Some("+16505550005"))
+                .count(),
+            1,
+            "only the earlier message"
+        );
+
+        let list = app.get_json("/api/v1/campaigns", &agent).await;
+        assert_eq!(list["data"][0]["id"], c["id"]);
+    }
+}
+
+/// Reads one SSE event's JSON data (bounded wait).
+async fn read_event(resp: &mut reqwest::Response) -> Value {
+    let mut buf = String::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(end) = buf.find("\n\n") {
+            let block = &buf[..end];
+            if let Some(data) = block.lines().find_map(|l| l.strip_prefix("data: ")) {
+                return serde_json::from_str(data).unwrap();
+            }
+            buf = buf[end + 2..].to_owned();
+            continue;
+        }
+        let chunk = tokio::time::timeout_at(deadline, resp.chunk())
+            .await
+            .expect("an event within 10 s")
+            .unwrap()
+            .expect("the stream stays open");
+        buf.push_str(&String::from_utf8_lossy(&chunk));
+    }
+}
+
+#[tokio::test]
+async fn pause_resume_cancel_schedule_and_an_opt_out_after_queueing() {
+    for db in each_backend().await {
+        let backend = db.backend;
+        let app = TestApp::spawn(db).await;
+        let admin = app.key(Role::Admin).await;
+        app.with_template(&admin).await;
+
+        // Paused before anything went: nothing is claimed until it is resumed.
+        let c = app
+            .start_campaign(
+                &admin,
+                &campaign(&["16505551001", "16505551002", "16505551003"]),
+            )
+            .await;
+        let id = c["id"].clone();
+        let paused = app
+            .post_json(
+                &format!("/api/v1/campaigns/{id}/pause"),
+                &admin,
+                &json!({}),
+                &[],
+            )
+            .await;
+        assert_eq!(paused.status(), 200);
+        assert_eq!(
+            app.dispatcher.run_once(UnixMs::now()).await.unwrap(),
+            0,
+            "{backend:?}"
+        );
+        let again = app
+            .post_json(
+                &format!("/api/v1/campaigns/{id}/pause"),
+                &admin,
+                &json!({}),
+                &[],
+            )
+            .await;
+        let (status, code, _) = error_code(again).await;
+        assert_eq!((status, code.as_str()), (409, "campaign_state"));
+
+        let counts = app.store.outbound_counts(&app.number).await.unwrap();
+        assert_eq!(counts.get("paused"), Some(&3));
+        let r = app
+            .post_json(
+                &format!("/api/v1/campaigns/{id}/resume"),
+                &admin,
+                &json!({}),
+                &[],
+            )
+            .await;
+        assert_eq!(r.status(), 200);
+        let queued: Value = r.json().await.unwrap();
+        assert_eq!(queued["progress"]["queued"], 3);
+        // A customer who opts out while the campaign waits gets nothing.
+        let contact_id = app
+            .store
+            .contact_id_by_wa_id("16505551002")
+            .await
+            .unwrap()
+            .unwrap();
+        let r = app
+            .post_json(&format!("/api/v1/contacts/{contact_id}/consent"), &admin, &json!({"purpose": "all", "action": "opt_out", "source": "keyword", "evidence": "STOP"}), &[])
+            .await;
+        assert_eq!(r.status(), 201);
+        app.drain_outbox(UnixMs::now()).await;
+        let p = app.progress(&admin, &id).await;
+        assert_eq!(p["progress"]["refused"], 1, "{backend:?}: {p}");
+        assert_eq!(p["progress"]["accepted"], 2);
+        assert!(
+            app.em
+                .outbox()
+                .iter()
+                .all(|r| r.to.as_deref() != Some("+16505551002"))
+        );
+
+        // Scheduled an hour ahead: nothing goes before then.
+        let mut later = campaign(&["16505552001", "16505552002"]);
+        let at = UnixMs::now().0 + 3_600_000;
+        later["schedule_at_ms"] = json!(at);
+        let c2 = app.start_campaign(&admin, &later).await;
+        assert_eq!(app.dispatcher.run_once(UnixMs::now()).await.unwrap(), 0);
+        assert_eq!(app.dispatcher.run_once(UnixMs(at + 1)).await.unwrap(), 2);
+        assert_eq!(
+            app.progress(&admin, &c2["id"]).await["progress"]["accepted"],
+            2
+        );
+
+        // Cancelled: what has not gone is cancelled, and it cannot be resumed.
+        let c3 = app
+            .start_campaign(&admin, &campaign(&["16505553001", "16505553002"]))
+            .await;
+        let r = app
+            .post_json(
+                &format!("/api/v1/campaigns/{}/cancel", c3["id"]),
+                &admin,
+                &json!({}),
+                &[],
+            )
+            .await;
+        let v: Value = r.json().await.unwrap();
+        assert_eq!(v["state"], "cancelled");
+        assert_eq!(v["progress"]["cancelled"], 2);
+        let r = app
+            .post_json(
+                &format!("/api/v1/campaigns/{}/resume", c3["id"]),
+                &admin,
+                &json!({}),
+                &[],
+            )
+            .await;
+        assert_eq!(r.status(), 409);
+        assert_eq!(app.dispatcher.run_once(UnixMs::now()).await.unwrap(), 0);
+    }
+}
+
+#[tokio::test]
+async fn a_campaign_pauses_itself_when_the_number_turns_red() {
+    let app = TestApp::spawn(sqlite()).await;
+    let admin = app.key(Role::Admin).await;
+    app.with_template(&admin).await;
+    let c = app
+        .start_campaign(&admin, &campaign(&["16505554001", "16505554002"]))
+        .await;
+    app.faults(json!({"quality": "RED"})).await;
+    app.settle().await;
+    let p = app.progress(&admin, &c["id"]).await;
+    assert_eq!(p["state"], "paused", "{p}");
+    assert!(p["paused_reason"].as_str().unwrap().contains("RED"));
+    assert_eq!(app.dispatcher.run_once(UnixMs::now()).await.unwrap(), 0);
+    assert_eq!(app.em.outbox().len(), 0);
+    // An operator who has looked into it resumes.
+    let r = app
+        .post_json(
+            &format!("/api/v1/campaigns/{}/resume", c["id"]),
+            &admin,
+            &json!({}),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(app.dispatcher.run_once(UnixMs::now()).await.unwrap(), 2);
+}
