@@ -619,3 +619,119 @@ async fn throughput_holds_the_configured_rate_for_a_minute_without_rate_errors()
         "rate {rate:.2}/s is not within 5% of {RATE}/s"
     );
 }
+
+#[tokio::test]
+async fn template_status_marketing_cap_and_messaging_limit_refusals_are_explained() {
+    for db in each_backend().await {
+        let backend = db.backend;
+        let app = TestApp::spawn_full(
+            db,
+            |c| c.messaging_limit = switchboard_emulator::MessagingLimit::Tier250,
+            &[("SWITCHBOARD_OUTBOUND_MARKETING_CAP_PER_USER", "1")],
+            false,
+        )
+        .await;
+        let key = app.key(Role::Agent).await;
+        let admin = app.key(Role::Admin).await;
+        app.approved_template(utility_template(), &admin).await;
+        app.approved_template(marketing_template(), &admin).await;
+        // The number's tier arrives by webhook (phone_number_quality_update).
+        app.faults(json!({"quality": "GREEN"})).await;
+        app.settle().await;
+
+        // The per-user marketing cap (configured to 1).
+        let first = app.send(&key, &utility_send("16505557000")).await;
+        let x = first["contact_id"].as_i64().unwrap();
+        app.post_json(
+            &format!("/api/v1/contacts/{x}/consent"),
+            &key,
+            &json!({"purpose": "marketing", "action": "opt_in", "source": "checkbox"}),
+            &[],
+        )
+        .await;
+        app.send(&key, &marketing_send("16505557000")).await;
+        let r = app
+            .post_json(
+                "/api/v1/messages",
+                &key,
+                &marketing_send("16505557000"),
+                &[],
+            )
+            .await;
+        let (status, code, message) = error_code(r).await;
+        assert_eq!(
+            (status, code.as_str()),
+            (422, "marketing_cap_reached"),
+            "{backend:?}: {message}"
+        );
+
+        // The messaging limit: 250 customers outside a window per 24 h (TIER_250). One is
+        // reached already; reach 249 more.
+        for i in 0..249 {
+            app.send(&key, &utility_send(&format!("165055{i:05}")))
+                .await;
+        }
+        let mut refuse = utility_send("16505556000");
+        refuse["on_limit"] = json!("refuse");
+        let r = app.post_json("/api/v1/messages", &key, &refuse, &[]).await;
+        let (status, code, message) = error_code(r).await;
+        assert_eq!(
+            (status, code.as_str()),
+            (422, "messaging_limit_reached"),
+            "{backend:?}: {message}"
+        );
+        assert!(message.contains("250"), "{message}");
+        let held = app.send(&key, &utility_send("16505556000")).await;
+        assert_eq!(held["state"], "held", "{backend:?}: {held}");
+        assert_eq!(held["decision"]["decision"], "hold");
+        // A customer already reached in the window costs nothing more.
+        let again = app.send(&key, &utility_send("16505557000")).await;
+        assert_eq!(again["state"], "queued");
+
+        // A template still in review, then paused and disabled by Meta.
+        let cfg = app.em.config();
+        let graph = switchboard_graph::GraphClient::new(
+            &app.emulator.base_url,
+            &cfg.api_version,
+            Duration::from_secs(5),
+        );
+        let mut pending = utility_template();
+        pending["name"] = json!("order_delayed");
+        graph
+            .create_template(
+                &cfg.waba_id,
+                &secrecy::SecretString::from(cfg.access_token.clone()),
+                &pending,
+            )
+            .await
+            .unwrap();
+        app.post_json("/api/v1/templates/sync", &admin, &json!({}), &[])
+            .await;
+        let mut delayed = utility_send("16505557000");
+        delayed["template"]["name"] = json!("order_delayed");
+        let r = app.post_json("/api/v1/messages", &key, &delayed, &[]).await;
+        let (status, code, _) = error_code(r).await;
+        assert_eq!(
+            (status, code.as_str()),
+            (422, "template_not_approved"),
+            "{backend:?}"
+        );
+        for (fault, expected) in [
+            ("template_paused", "template_paused"),
+            ("template_disabled", "template_disabled"),
+        ] {
+            app.faults(json!({fault: {"name": "order_shipped", "language": "en_US"}}))
+                .await;
+            app.settle().await;
+            let r = app
+                .post_json("/api/v1/messages", &key, &utility_send("16505557000"), &[])
+                .await;
+            let (status, code, message) = error_code(r).await;
+            assert_eq!(
+                (status, code.as_str()),
+                (422, expected),
+                "{backend:?}: {message}"
+            );
+        }
+    }
+}
