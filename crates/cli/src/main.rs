@@ -35,6 +35,11 @@ enum Command {
         #[command(subcommand)]
         command: ConfigCommand,
     },
+    /// Templates as code: lint a folder of template files, compare it with Meta, push, pull.
+    Templates {
+        #[command(subcommand)]
+        command: TemplatesCommand,
+    },
     /// Run the offline emulator of Meta's Cloud API. Prints one JSON line (base URL, ids,
     /// credentials), then serves until stopped.
     Emulator(EmulatorArgs),
@@ -101,6 +106,43 @@ enum ApikeyCommand {
 }
 
 #[derive(Subcommand)]
+enum TemplatesCommand {
+    /// Check every template file of DIR against Meta's rules (offline). Exits 1 on errors.
+    Lint {
+        dir: PathBuf,
+        /// `text` for people, `json` for tools.
+        #[arg(long, default_value = "text", value_parser = ["text", "json"])]
+        format: String,
+    },
+    /// Show what pushing DIR would change at Meta.
+    Diff(TemplatesArgs),
+    /// Create and update at Meta what DIR says; with --prune, also delete what no file names
+    /// (asking first, unless --yes).
+    Push {
+        #[command(flatten)]
+        args: TemplatesArgs,
+        /// Delete templates at Meta that no file names.
+        #[arg(long)]
+        prune: bool,
+        /// Do not ask before deleting.
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Write Meta's current templates into DIR, one file each.
+    Pull(TemplatesArgs),
+}
+
+#[derive(Args)]
+struct TemplatesArgs {
+    dir: PathBuf,
+    /// Which configured number's account (phone number id); default: the only one.
+    #[arg(long)]
+    number: Option<String>,
+    #[command(flatten)]
+    config: ConfigArgs,
+}
+
+#[derive(Subcommand)]
 enum ConfigCommand {
     /// Print a commented example configuration file.
     Example,
@@ -109,6 +151,8 @@ enum ConfigCommand {
     /// Print docs/configuration.md (the reference of every setting).
     Docs,
 }
+
+mod templates;
 
 fn load_config(args: &ConfigArgs) -> anyhow::Result<Config> {
     let overrides = Overrides {
@@ -229,6 +273,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }
         },
         Command::Emulator(args) => run_emulator(args).await?,
+        Command::Templates { command } => templates::run(command).await?,
         Command::Config { command } => match command {
             ConfigCommand::Example => print!("{}", config::example_toml()),
             ConfigCommand::Docs => print!("{}", config::reference_markdown()),

@@ -4,11 +4,14 @@
 //! [`UnixMs`], [`Role`]); the decisions built on them (service window, send policy, pricing,
 //! template lint, routing) join this crate as the issues that need them land.
 
+pub mod consent;
 pub mod identity;
+pub mod lint;
 pub mod pacing;
 pub mod policy;
 pub mod role;
 pub mod template;
+pub mod template_plan;
 pub mod time;
 pub mod window;
 

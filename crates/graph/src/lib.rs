@@ -349,6 +349,22 @@ impl GraphClient {
         .await
     }
 
+    /// `POST /{template-id}`: edit a template (Meta's edit body: `components`, and `category`
+    /// while not approved). It goes back to review.
+    pub async fn edit_template(
+        &self,
+        template_id: &str,
+        token: &SecretString,
+        edit: &Value,
+    ) -> Result<(), GraphCallError> {
+        let _: Value = Self::call(
+            self.request(reqwest::Method::POST, template_id, token)
+                .json(edit),
+        )
+        .await?;
+        Ok(())
+    }
+
     /// `DELETE /{waba-id}/message_templates?name=…` (all languages).
     pub async fn delete_template(
         &self,
@@ -356,13 +372,28 @@ impl GraphClient {
         token: &SecretString,
         name: &str,
     ) -> Result<(), GraphCallError> {
+        self.delete_template_in(waba_id, token, name, None).await
+    }
+
+    /// Deletes a template by name, or only the one language whose template id is `hsm_id`.
+    pub async fn delete_template_in(
+        &self,
+        waba_id: &str,
+        token: &SecretString,
+        name: &str,
+        hsm_id: Option<&str>,
+    ) -> Result<(), GraphCallError> {
+        let mut q = vec![("name", name)];
+        if let Some(id) = hsm_id {
+            q.push(("hsm_id", id));
+        }
         let req = self
             .request(
                 reqwest::Method::DELETE,
                 &format!("{waba_id}/message_templates"),
                 token,
             )
-            .query(&[("name", name)]);
+            .query(&q);
         let _: Value = Self::call(req).await?;
         Ok(())
     }

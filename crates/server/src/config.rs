@@ -124,6 +124,30 @@ pub const SETTINGS: &[Setting] = &[
         doc: "Marketing templates one customer may receive per rolling 24 hours before Switchboard refuses (`marketing_cap_reached`); 0 turns the cap off. Meta publishes no number, so this is yours to set.",
     },
     Setting {
+        key: "consent.opt_out_keywords",
+        env: Some("SWITCHBOARD_CONSENT_OPT_OUT_KEYWORDS"),
+        default: "STOP,STOPALL,UNSUBSCRIBE,CANCEL,END,QUIT,OPTOUT,OPT OUT,PARAR,PARE,BAJA,CANCELAR,ARRÊT,ARRET,DÉSABONNER,DESABONNER,STOPP,ABMELDEN,ANNULLA,DISISCRIVITI,SAIR,BERHENTI,停止,退订",
+        doc: "Comma-separated words that, as a customer's whole message (case and punctuation ignored), opt them out of every business-initiated message from the number.",
+    },
+    Setting {
+        key: "consent.opt_in_keywords",
+        env: Some("SWITCHBOARD_CONSENT_OPT_IN_KEYWORDS"),
+        default: "START,UNSTOP,SUBSCRIBE,RESUME,OPTIN,OPT IN,ALTA,COMENZAR,DEMARRER,DÉMARRER,ANMELDEN,INICIAR,MULAI",
+        doc: "Comma-separated words that opt a customer back in.",
+    },
+    Setting {
+        key: "consent.opt_out_reply",
+        env: Some("SWITCHBOARD_CONSENT_OPT_OUT_REPLY"),
+        default: "You will not receive further messages from us. Reply START to opt back in.",
+        doc: "Sent automatically (inside the window the customer's message opened) after an opt-out keyword. Empty: no reply.",
+    },
+    Setting {
+        key: "consent.opt_in_reply",
+        env: Some("SWITCHBOARD_CONSENT_OPT_IN_REPLY"),
+        default: "You are subscribed again. Reply STOP to opt out.",
+        doc: "Sent automatically after an opt-in keyword. Empty: no reply.",
+    },
+    Setting {
         key: "numbers[].phone_number_id",
         env: Some("SWITCHBOARD_PHONE_NUMBER_ID"),
         default: "",
@@ -178,7 +202,17 @@ pub struct Config {
     pub webhook: WebhookConfig,
     pub media_dir: std::path::PathBuf,
     pub outbound: OutboundConfig,
+    pub consent: ConsentConfig,
     pub numbers: Vec<NumberConfig>,
+}
+
+/// Consent keywords and the automatic replies to them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsentConfig {
+    pub opt_out_keywords: Vec<String>,
+    pub opt_in_keywords: Vec<String>,
+    pub opt_out_reply: String,
+    pub opt_in_reply: String,
 }
 
 /// How the outbox sends: concurrency, per-customer pacing, retries, marketing cap.
@@ -313,7 +347,18 @@ struct FileConfig {
     #[serde(default)]
     outbound: FileOutbound,
     #[serde(default)]
+    consent: FileConsent,
+    #[serde(default)]
     numbers: Vec<FileNumber>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConsent {
+    opt_out_keywords: Option<Vec<String>>,
+    opt_in_keywords: Option<Vec<String>>,
+    opt_out_reply: Option<String>,
+    opt_in_reply: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -407,6 +452,7 @@ impl Config {
                 }]));
             }
         };
+        let raw_env = |k: &str| env(k);
         let env = |k: &str| env(k).filter(|v| !v.is_empty());
         let pick =
             |flag: &Option<String>, var: &str, from_file: Option<String>, key: &str| -> String {
@@ -555,6 +601,46 @@ impl Config {
             },
         };
 
+        let list = |var: &str, from_file: Option<Vec<String>>, key: &str| -> Vec<String> {
+            env(var)
+                .map(|v| {
+                    v.split(',')
+                        .map(|w| w.trim().to_owned())
+                        .filter(|w| !w.is_empty())
+                        .collect()
+                })
+                .or(from_file)
+                .unwrap_or_else(|| default_of(key).split(',').map(str::to_owned).collect())
+        };
+        // An empty reply is meaningful (no reply), so only an unset variable falls through.
+        let reply = |var: &str, from_file: Option<String>, key: &str| -> String {
+            raw_env(var)
+                .or(from_file)
+                .unwrap_or_else(|| default_of(key).to_owned())
+        };
+        let consent = ConsentConfig {
+            opt_out_keywords: list(
+                "SWITCHBOARD_CONSENT_OPT_OUT_KEYWORDS",
+                file.consent.opt_out_keywords,
+                "consent.opt_out_keywords",
+            ),
+            opt_in_keywords: list(
+                "SWITCHBOARD_CONSENT_OPT_IN_KEYWORDS",
+                file.consent.opt_in_keywords,
+                "consent.opt_in_keywords",
+            ),
+            opt_out_reply: reply(
+                "SWITCHBOARD_CONSENT_OPT_OUT_REPLY",
+                file.consent.opt_out_reply,
+                "consent.opt_out_reply",
+            ),
+            opt_in_reply: reply(
+                "SWITCHBOARD_CONSENT_OPT_IN_REPLY",
+                file.consent.opt_in_reply,
+                "consent.opt_in_reply",
+            ),
+        };
+
         // Numbers: those of the file, then the one the environment describes (which overrides a
         // file number with the same id key by key, so a file can hold everything but the secrets).
         let mut raw_numbers: Vec<(String, FileNumber)> = file
@@ -624,6 +710,7 @@ impl Config {
             },
             media_dir: media_dir.into(),
             outbound,
+            consent,
             numbers,
         })
     }
@@ -677,6 +764,11 @@ impl Config {
         out.push_str(&format!(
             "\n[media]\ndir = {:?}\n",
             self.media_dir.display().to_string()
+        ));
+        let c = &self.consent;
+        out.push_str(&format!(
+            "\n[consent]\nopt_out_keywords = {:?}\nopt_in_keywords = {:?}\nopt_out_reply = {:?}\nopt_in_reply = {:?}\n",
+            c.opt_out_keywords, c.opt_in_keywords, c.opt_out_reply, c.opt_in_reply
         ));
         let o = &self.outbound;
         out.push_str(&format!(
@@ -886,6 +978,14 @@ pub fn example_toml() -> String {
             "numbers[].app_secret" => "\"...\"  # better: SWITCHBOARD_APP_SECRET".to_owned(),
             "numbers[].app_id" => "\"1234567890\"".to_owned(),
             "webhook.verify_token" => "\"choose-a-long-random-string\"".to_owned(),
+            "consent.opt_out_keywords" | "consent.opt_in_keywords" => format!(
+                "[{}]",
+                set.default
+                    .split(',')
+                    .map(|w| format!("{w:?}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
             _ if set.default.parse::<i64>().is_ok() => set.default.to_owned(),
             _ => format!("{:?}", set.default),
         };

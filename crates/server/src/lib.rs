@@ -16,6 +16,7 @@ pub mod health;
 pub mod inbound;
 pub mod metrics;
 pub mod outbound;
+pub mod template_files;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -82,6 +83,12 @@ impl Application {
         let journal = inbound::journal_writer::JournalWriter::start(store.clone());
         let inbound = Arc::new(inbound::Inbound::new(&config, journal));
         let ctx = inbound::project::ProjectCtx {
+            keywords: switchboard_domain::consent::Keywords::new(
+                &config.consent.opt_out_keywords,
+                &config.consent.opt_in_keywords,
+            ),
+            opt_out_reply: config.consent.opt_out_reply.clone(),
+            opt_in_reply: config.consent.opt_in_reply.clone(),
             display_to_id: config
                 .numbers
                 .iter()

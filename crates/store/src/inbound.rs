@@ -115,6 +115,16 @@ pub enum Op {
         value: String,
         meta_at_ms: i64,
     },
+    /// The customer wrote an opt-out (`opt_in` false) or opt-in keyword. Recorded as consent
+    /// once per message; `reply` (if any) is queued as a service reply in the same transaction.
+    ConsentKeyword {
+        phone_number_id: String,
+        contact: ContactKey,
+        opt_in: bool,
+        keyword: String,
+        wamid: String,
+        reply: Option<String>,
+    },
 }
 
 /// What a projection changed (first application) versus found already applied.
@@ -174,6 +184,13 @@ const UPSERT_NUMBER: &str = "INSERT INTO number_state (phone_number_id, display_
 pub(crate) const UPSERT_TEMPLATE: &str = "INSERT INTO template_state (waba_id, name, language, template_id, status, reason, status_at_ms, category, category_at_ms, quality, quality_at_ms, updated_at_ms) VALUES ($1, $2, $3, $4, $5, $8, CASE WHEN $5 IS NULL THEN NULL ELSE $9 END, $6, CASE WHEN $6 IS NULL THEN NULL ELSE $9 END, $7, CASE WHEN $7 IS NULL THEN NULL ELSE $9 END, $9) ON CONFLICT (waba_id, name, language) DO UPDATE SET template_id = COALESCE(excluded.template_id, template_state.template_id), reason = CASE WHEN ($5 IS NOT NULL AND COALESCE(template_state.status_at_ms, -1) <= excluded.updated_at_ms) THEN $8 ELSE template_state.reason END, status = CASE WHEN ($5 IS NOT NULL AND COALESCE(template_state.status_at_ms, -1) <= excluded.updated_at_ms) THEN $5 ELSE template_state.status END, status_at_ms = CASE WHEN ($5 IS NOT NULL AND COALESCE(template_state.status_at_ms, -1) <= excluded.updated_at_ms) THEN excluded.updated_at_ms ELSE template_state.status_at_ms END, category = CASE WHEN ($6 IS NOT NULL AND COALESCE(template_state.category_at_ms, -1) <= excluded.updated_at_ms) THEN $6 ELSE template_state.category END, category_at_ms = CASE WHEN ($6 IS NOT NULL AND COALESCE(template_state.category_at_ms, -1) <= excluded.updated_at_ms) THEN excluded.updated_at_ms ELSE template_state.category_at_ms END, quality = CASE WHEN ($7 IS NOT NULL AND COALESCE(template_state.quality_at_ms, -1) <= excluded.updated_at_ms) THEN $7 ELSE template_state.quality END, quality_at_ms = CASE WHEN ($7 IS NOT NULL AND COALESCE(template_state.quality_at_ms, -1) <= excluded.updated_at_ms) THEN excluded.updated_at_ms ELSE template_state.quality_at_ms END, updated_at_ms = CASE WHEN template_state.updated_at_ms < excluded.updated_at_ms THEN excluded.updated_at_ms ELSE template_state.updated_at_ms END";
 const INSERT_PREFERENCE: &str = "INSERT INTO marketing_preferences (contact_id, phone_number_id, value, meta_at_ms) VALUES ($1, $2, $3, $4) \
      ON CONFLICT (contact_id, phone_number_id, meta_at_ms, value) DO NOTHING";
+const INSERT_KEYWORD_CONSENT: &str = "INSERT INTO consents (contact_id, phone_number_id, purpose, action, source, evidence, actor, dedupe_key, at_ms) \
+     VALUES ($1, $2, 'all', $3, 'keyword', $4, 'customer', $5, $6) ON CONFLICT (dedupe_key) DO NOTHING RETURNING id";
+// A service reply inside the window the keyword message opened: agent lane, nothing to decide.
+const INSERT_REPLY: &str = "INSERT INTO outbound (idempotency_key, request_hash, phone_number_id, contact_id, recipient, kind, category, lane, request, state, \
+       decision, business_initiated, next_attempt_at_ms, created_by, created_at_ms, updated_at_ms) \
+     VALUES ($1, '', $2, $3, $4, 'text', 'SERVICE', 0, $5, 'queued', $6, FALSE, $7, 'consent_keyword', $7, $7) \
+     ON CONFLICT (idempotency_key) DO NOTHING RETURNING id";
 const MARK_PROJECTED: &str =
     "UPDATE webhook_journal SET projected_at_ms = $2, error = NULL WHERE id = $1";
 const MARK_DEAD: &str = "UPDATE webhook_journal SET projected_at_ms = $2, error = $3 WHERE id = $1";
@@ -359,6 +376,31 @@ impl Store {
                         sqlx::query(UPSERT_TEMPLATE).bind(waba_id).bind(name).bind(language).bind(template_id).bind(status)
                             .bind(category).bind(quality).bind(reason).bind(at_ms)
                             .execute(&mut *tx).await?;
+                    }
+                    Op::ConsentKeyword { phone_number_id, contact, opt_in, keyword, wamid, reply } => {
+                        let contact_id = contact_id!(tx, contact, now_ms);
+                        let action = if *opt_in { "opt_in" } else { "opt_out" };
+                        let evidence = format!("{keyword:?} in message {wamid}");
+                        // Our receive time, not Meta's whole-second timestamp: a STOP must beat
+                        // a campaign message queued earlier in the same second.
+                        let new: Option<(i64,)> = sqlx::query_as(INSERT_KEYWORD_CONSENT).bind(contact_id).bind(phone_number_id).bind(action)
+                            .bind(&evidence).bind(wamid).bind(now_ms).fetch_optional(&mut *tx).await?;
+                        if let (Some(_), Some(text)) = (new, reply) {
+                            let (to_field, recipient) = match (&contact.wa_id, &contact.bsuid) {
+                                (Some(w), _) => ("to", format!("+{w}")),
+                                (None, Some(b)) => ("recipient", b.clone()),
+                                (None, None) => continue,
+                            };
+                            let request = serde_json::json!({"messaging_product": "whatsapp", "recipient_type": "individual", to_field: recipient,
+                                "type": "text", "text": {"body": text}}).to_string();
+                            let decision = r#"{"decision":"allow","business_initiated":false}"#;
+                            let inserted: Option<(i64,)> = sqlx::query_as(INSERT_REPLY).bind(format!("keyword:{wamid}")).bind(phone_number_id).bind(contact_id)
+                                .bind(&recipient).bind(&request).bind(decision).bind(now_ms).fetch_optional(&mut *tx).await?;
+                            if let Some((id,)) = inserted {
+                                sqlx::query("INSERT INTO outbound_events (outbound_id, state, at_ms, detail) VALUES ($1, 'queued', $2, $3)")
+                                    .bind(id).bind(now_ms).bind(format!("automatic reply to {keyword:?}")).execute(&mut *tx).await?;
+                            }
+                        }
                     }
                     Op::MarketingPreference { phone_number_id, contact, value, meta_at_ms } => {
                         let contact = contact_id!(tx, contact, now_ms);

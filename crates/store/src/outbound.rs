@@ -27,6 +27,8 @@ use crate::inbound::{ContactKey, FIND_BY_BSUID, FIND_BY_WA_ID, INSERT_CONTACT, U
 use crate::{BeginWrite, Store, StoreError, with_pool};
 
 const DAY_MS: i64 = 24 * 3_600_000;
+/// Rows per multi-row statement (well under SQLite's and PostgreSQL's bind-parameter limits).
+const CHUNK: usize = 500;
 
 /// A send to queue (or only check).
 #[derive(Debug, Clone)]
@@ -157,6 +159,10 @@ pub enum Outcome {
     },
 }
 
+/// An accepted message on its way into the thread: (wamid, number, contact, kind, text,
+/// request).
+type AcceptedRow<'a> = (&'a str, String, i64, String, Option<String>, String);
+
 /// The state of a number's sender.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SenderLease {
@@ -246,14 +252,6 @@ const SET_FAILED: &str = "UPDATE outbound SET state = 'failed', error_code = $2,
      WHERE id = $1 AND state = 'sending'";
 const SET_DEFERRED: &str = "UPDATE outbound SET state = 'queued', next_attempt_at_ms = $2, attempts = attempts - 1, updated_at_ms = $3 \
      WHERE id = $1 AND state = 'sending'";
-const UPSERT_CONVERSATION: &str = "INSERT INTO conversations (phone_number_id, contact_id, status, last_message_at_ms, created_at_ms) \
-     VALUES ($1, $2, 'open', $3, $3) \
-     ON CONFLICT (phone_number_id, contact_id) DO UPDATE SET \
-       last_message_at_ms = CASE WHEN conversations.last_message_at_ms < excluded.last_message_at_ms THEN excluded.last_message_at_ms ELSE conversations.last_message_at_ms END \
-     RETURNING id";
-const INSERT_MESSAGE: &str = "INSERT INTO messages (wamid, conversation_id, direction, type, text, payload, meta_at_ms, created_at_ms) \
-     VALUES ($1, $2, 'out', $3, $4, $5, $6, $6) ON CONFLICT (wamid) DO NOTHING";
-const BEST_PARKED: &str = "SELECT status, rank, meta_at_ms, error_code FROM message_statuses WHERE wamid = $1 ORDER BY rank DESC LIMIT 1";
 const ADVANCE_STATUS: &str = "UPDATE messages SET status = $2, status_rank = $3, status_at_ms = $4, error_code = COALESCE($5, error_code) \
      WHERE wamid = $1 AND status_rank < $3";
 const LEASE: &str = "INSERT INTO senders (phone_number_id, owner, lease_until_ms) VALUES ($1, $2, $3) \
@@ -691,8 +689,12 @@ impl Store {
                 sqlx::query(INSERT_EVENT).bind(id).bind("refused").bind(now_ms).bind(OPTED_OUT_NOTE).execute(&mut *tx).await?;
             }
             let rows: Vec<Claimed> = sqlx::query_as(claim).bind(phone_number_id).bind(now_ms).bind(limit).fetch_all(&mut *tx).await?;
-            for r in &rows {
-                sqlx::query(INSERT_EVENT).bind(r.id).bind("sending").bind(now_ms).bind(format!("attempt {}", r.attempts)).execute(&mut *tx).await?;
+            for chunk in rows.chunks(CHUNK) {
+                let mut q = sqlx::QueryBuilder::new("INSERT INTO outbound_events (outbound_id, state, at_ms, detail) ");
+                q.push_values(chunk, |mut b, r| {
+                    b.push_bind(r.id).push_bind("sending").push_bind(now_ms).push_bind(format!("attempt {}", r.attempts));
+                });
+                q.build().execute(&mut *tx).await?;
             }
             tx.commit().await?;
             rows
@@ -707,40 +709,80 @@ impl Store {
         outcomes: &[Outcome],
         now_ms: i64,
     ) -> Result<(), StoreError> {
+        // Per-row updates are one statement each; everything else (events, conversations,
+        // thread rows, parked statuses) is one multi-row statement per chunk, because on SQLite
+        // every statement queues on the one writer.
         with_pool!(&self.writer, p => {
             let mut tx = p.begin_write().await?;
+            let mut events: Vec<(i64, &'static str, String)> = Vec::with_capacity(outcomes.len());
+            let mut accepted: Vec<AcceptedRow<'_>> = Vec::new();
             for o in outcomes {
                 match o {
                     Outcome::Accepted { id, wamid } => {
                         let row: Option<(String, i64, String, String)> = sqlx::query_as(SET_ACCEPTED).bind(id).bind(wamid).bind(now_ms).fetch_optional(&mut *tx).await?;
                         let Some((number, contact, kind, request)) = row else { continue };
-                        sqlx::query(INSERT_EVENT).bind(id).bind("accepted").bind(now_ms).bind(wamid).execute(&mut *tx).await?;
-                        let (conversation,): (i64,) = sqlx::query_as(UPSERT_CONVERSATION).bind(&number).bind(contact).bind(now_ms).fetch_one(&mut *tx).await?;
+                        events.push((*id, "accepted", wamid.clone()));
                         let text = serde_json::from_str::<serde_json::Value>(&request).ok().and_then(|v| {
                             v.pointer("/text/body").or_else(|| v.pointer(&format!("/{kind}/caption"))).or_else(|| v.pointer("/template/name")).and_then(|t| t.as_str()).map(str::to_owned)
                         });
-                        sqlx::query(INSERT_MESSAGE).bind(wamid).bind(conversation).bind(&kind).bind(&text).bind(&request).bind(now_ms).execute(&mut *tx).await?;
-                        // A status webhook may have come before we recorded the wamid.
-                        let parked: Option<(String, i64, i64, Option<i64>)> = sqlx::query_as(BEST_PARKED).bind(wamid).fetch_optional(&mut *tx).await?;
-                        if let Some((status, rank, at, code)) = parked {
-                            sqlx::query(ADVANCE_STATUS).bind(wamid).bind(status).bind(rank).bind(at).bind(code).execute(&mut *tx).await?;
-                        }
+                        accepted.push((wamid.as_str(), number, contact, kind, text, request));
                     }
                     Outcome::Retry { id, at_ms, code, message, ambiguous } => {
                         let r = sqlx::query(SET_RETRY).bind(id).bind(at_ms).bind(code).bind(message).bind(ambiguous).bind(now_ms).execute(&mut *tx).await?;
                         if r.rows_affected() > 0 {
-                            let detail = format!("{}; next attempt at {at_ms}", message);
-                            sqlx::query(INSERT_EVENT).bind(id).bind("retry_scheduled").bind(now_ms).bind(detail).execute(&mut *tx).await?;
+                            events.push((*id, "retry_scheduled", format!("{message}; next attempt at {at_ms}")));
                         }
                     }
                     Outcome::Failed { id, code, message, ambiguous } => {
                         let r = sqlx::query(SET_FAILED).bind(id).bind(code).bind(message).bind(ambiguous).bind(now_ms).execute(&mut *tx).await?;
                         if r.rows_affected() > 0 {
-                            sqlx::query(INSERT_EVENT).bind(id).bind("failed").bind(now_ms).bind(message).execute(&mut *tx).await?;
+                            events.push((*id, "failed", message.clone()));
                         }
                     }
                     Outcome::Deferred { id, at_ms } => {
                         sqlx::query(SET_DEFERRED).bind(id).bind(at_ms).bind(now_ms).execute(&mut *tx).await?;
+                    }
+                }
+            }
+            for chunk in events.chunks(CHUNK) {
+                let mut q = sqlx::QueryBuilder::new("INSERT INTO outbound_events (outbound_id, state, at_ms, detail) ");
+                q.push_values(chunk, |mut b, (id, state, detail)| {
+                    b.push_bind(*id).push_bind(*state).push_bind(now_ms).push_bind(detail.as_str());
+                });
+                q.build().execute(&mut *tx).await?;
+            }
+            for chunk in accepted.chunks(CHUNK) {
+                // One conversation per (number, customer), so each key appears once.
+                let mut pairs: Vec<(&str, i64)> = chunk.iter().map(|a| (a.1.as_str(), a.2)).collect();
+                pairs.sort_unstable();
+                pairs.dedup();
+                let mut q = sqlx::QueryBuilder::new("INSERT INTO conversations (phone_number_id, contact_id, status, last_message_at_ms, created_at_ms) ");
+                q.push_values(&pairs, |mut b, (number, contact)| {
+                    b.push_bind(*number).push_bind(*contact).push_bind("open").push_bind(now_ms).push_bind(now_ms);
+                });
+                q.push(" ON CONFLICT (phone_number_id, contact_id) DO UPDATE SET last_message_at_ms = CASE WHEN conversations.last_message_at_ms < excluded.last_message_at_ms THEN excluded.last_message_at_ms ELSE conversations.last_message_at_ms END RETURNING id, phone_number_id, contact_id");
+                let ids: Vec<(i64, String, i64)> = q.build_query_as().fetch_all(&mut *tx).await?;
+                let conversation: HashMap<(String, i64), i64> = ids.into_iter().map(|(id, n, c)| ((n, c), id)).collect();
+                let mut q = sqlx::QueryBuilder::new("INSERT INTO messages (wamid, conversation_id, direction, type, text, payload, meta_at_ms, created_at_ms) ");
+                q.push_values(chunk, |mut b, (wamid, number, contact, kind, text, request)| {
+                    let conv = conversation.get(&(number.clone(), *contact)).copied().unwrap_or_default();
+                    b.push_bind(*wamid).push_bind(conv).push_bind("out").push_bind(kind.as_str()).push_bind(text.as_deref())
+                        .push_bind(request.as_str()).push_bind(now_ms).push_bind(now_ms);
+                });
+                q.push(" ON CONFLICT (wamid) DO NOTHING");
+                q.build().execute(&mut *tx).await?;
+                // A status webhook may have come before we recorded the wamid: apply the best.
+                let mut q = sqlx::QueryBuilder::new("SELECT wamid, status, rank, meta_at_ms, error_code FROM message_statuses WHERE wamid IN (");
+                let mut sep = q.separated(", ");
+                for a in chunk {
+                    sep.push_bind(a.0);
+                }
+                q.push(") ORDER BY rank DESC");
+                let parked: Vec<(String, String, i64, i64, Option<i64>)> = q.build_query_as().fetch_all(&mut *tx).await?;
+                let mut applied = HashSet::new();
+                for (wamid, status, rank, at, code) in parked {
+                    if applied.insert(wamid.clone()) {
+                        sqlx::query(ADVANCE_STATUS).bind(&wamid).bind(status).bind(rank).bind(at).bind(code).execute(&mut *tx).await?;
                     }
                 }
             }

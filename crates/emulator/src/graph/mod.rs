@@ -168,6 +168,7 @@ async fn node(
     Path((version, node)): Path<(String, String)>,
     Query(query): Query<HashMap<String, String>>,
     headers: HeaderMap,
+    body: axum::body::Bytes,
 ) -> Response {
     match authorize(&em, &version, &headers, &query) {
         Err(r) => return r,
@@ -180,6 +181,7 @@ async fn node(
         (NodeKind::Media, &Method::GET) => media::info(&em, &node, &query),
         (NodeKind::Media, &Method::DELETE) => media::delete(&em, &node),
         (NodeKind::Template, &Method::GET) => templates::get_one(&em, &node),
+        (NodeKind::Template, &Method::POST) => templates::edit(&em, &node, &body),
         _ => unsupported(&method, &node),
     }
 }

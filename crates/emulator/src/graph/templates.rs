@@ -292,6 +292,64 @@ pub fn create(em: &Emulator, body: &[u8]) -> Response {
     Json(json!({"id": id, "status": "PENDING", "category": category})).into_response()
 }
 
+/// `POST /{template-id}`: edits an APPROVED, REJECTED or PAUSED template (components replace
+/// all components; the category only when not approved) and sends it back to review (§7.8).
+pub fn edit(em: &Emulator, id: &str, body: &[u8]) -> Response {
+    let Ok(req) = serde_json::from_slice::<Value>(body) else {
+        return error(
+            ErrorCode::INVALID_PARAMETER,
+            "Invalid parameter",
+            "The request body must be JSON.",
+        );
+    };
+    let now = em.now_ms();
+    let mut st = em.state();
+    let Some(t) = st.templates.iter_mut().find(|t| t.id == id) else {
+        return error(
+            ErrorCode::INVALID_PARAMETER,
+            "Invalid parameter",
+            "No template with this id.",
+        );
+    };
+    if !matches!(t.status.as_str(), "APPROVED" | "REJECTED" | "PAUSED") {
+        return error(
+            ErrorCode::INVALID_PARAMETER,
+            "Invalid parameter",
+            &format!("A {} template cannot be edited.", t.status.to_lowercase()),
+        );
+    }
+    if let Some(c) = req.get("category").and_then(Value::as_str) {
+        if t.status == "APPROVED" && !c.eq_ignore_ascii_case(&t.category) {
+            return error(
+                ErrorCode::INVALID_PARAMETER,
+                "Invalid parameter",
+                "The category of an approved template cannot be changed.",
+            );
+        }
+        t.category = c.to_uppercase();
+    }
+    if let Some(c) = req.get("components") {
+        if !c.is_array() {
+            return error(
+                ErrorCode::INVALID_PARAMETER,
+                "Invalid parameter",
+                "components must be an array.",
+            );
+        }
+        t.components = c.clone();
+    }
+    t.rejection = review(&t.category, &t.parameter_format, &t.components);
+    t.status = "PENDING".into();
+    t.rejected_reason = None;
+    let id = t.id.clone();
+    drop(st);
+    em.schedule(
+        now + em.config().template_review_secs as i64 * 1000,
+        crate::Event::TemplateReview { template_id: id },
+    );
+    Json(json!({"success": true})).into_response()
+}
+
 impl Emulator {
     pub(crate) fn finish_review(&self, template_id: &str) {
         let update = {

@@ -19,6 +19,10 @@ pub struct ProjectCtx {
     pub display_to_id: HashMap<String, String>,
     /// WABA id → its phone number ids (account restrictions apply to all of them).
     pub numbers_of_waba: HashMap<String, Vec<String>>,
+    /// Opt-out and opt-in keywords, and the automatic replies (empty: none).
+    pub keywords: switchboard_domain::consent::Keywords,
+    pub opt_out_reply: String,
+    pub opt_in_reply: String,
 }
 
 /// The rank of a status in the state machine: forward only, `failed` terminal.
@@ -37,7 +41,7 @@ pub fn project(env: &Envelope, ctx: &ProjectCtx) -> Vec<Op> {
     let mut ops = Vec::new();
     for (entry, change) in env.changes() {
         match &change.value {
-            ChangeValue::Messaging(field, v) => messaging(&mut ops, entry, field, v),
+            ChangeValue::Messaging(field, v) => messaging(&mut ops, entry, field, v, ctx),
             other => management(&mut ops, entry, other, ctx),
         }
     }
@@ -148,7 +152,13 @@ fn status_op(s: &Status) -> Op {
     })
 }
 
-fn messaging(ops: &mut Vec<Op>, entry: &Entry, field: &Field, v: &MessagingValue) {
+fn messaging(
+    ops: &mut Vec<Op>,
+    entry: &Entry,
+    field: &Field,
+    v: &MessagingValue,
+    ctx: &ProjectCtx,
+) {
     let Some(meta) = &v.metadata else {
         event(
             ops,
@@ -168,7 +178,28 @@ fn messaging(ops: &mut Vec<Op>, entry: &Entry, field: &Field, v: &MessagingValue
             m.from_user_id.as_ref(),
             m.from_parent_user_id.as_ref(),
         );
+        let keyword = match &m.content {
+            InboundContent::Text(t) => ctx.keywords.classify(&t.body),
+            _ => None,
+        };
+        let contact_for_keyword = keyword.as_ref().map(|_| key.clone());
         ops.push(message_op(number, m, key, true));
+        if let (Some((action, word)), Some(contact)) = (keyword, contact_for_keyword) {
+            let opt_in = action == switchboard_domain::consent::KeywordAction::OptIn;
+            let reply = if opt_in {
+                &ctx.opt_in_reply
+            } else {
+                &ctx.opt_out_reply
+            };
+            ops.push(Op::ConsentKeyword {
+                phone_number_id: number.to_owned(),
+                contact,
+                opt_in,
+                keyword: word,
+                wamid: m.id.clone(),
+                reply: (!reply.trim().is_empty()).then(|| reply.clone()),
+            });
+        }
         if let InboundContent::System(s) = &m.content {
             match s.kind.as_deref() {
                 Some("user_changed_number" | "customer_changed_number") => {

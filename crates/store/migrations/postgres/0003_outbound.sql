@@ -85,6 +85,8 @@ CREATE TABLE consents (
     source          TEXT    NOT NULL,
     evidence        TEXT,
     actor           TEXT,
+    -- A record from a webhook (a keyword message) is kept once however often it is replayed.
+    dedupe_key      TEXT    UNIQUE,
     at_ms           BIGINT NOT NULL
 );
 CREATE INDEX consents_of ON consents (contact_id, purpose, at_ms);
