@@ -109,11 +109,13 @@ impl Application {
                 },
             ),
         };
+        let templates_changed = Arc::new(tokio::sync::Notify::new());
         let projector = inbound::projector::Projector::new(
             store.clone(),
             ctx,
             inbound.projector_wake.clone(),
             inbound.journal.pending.clone(),
+            templates_changed.clone(),
         );
         let graph = switchboard_graph::GraphClient::new(
             &config.graph.base_url,
@@ -165,21 +167,12 @@ impl Application {
             outbound,
             graph,
         };
-        let template_sync: StartupTask = {
-            let (store, graph, config) = (
-                state.store.clone(),
-                state.graph.clone(),
-                state.config.clone(),
-            );
-            Box::pin(async move {
-                match outbound::templates::sync_all(&store, &graph, &config).await {
-                    Ok(n) => tracing::info!(templates = n, "templates pulled from Meta"),
-                    Err(e) => {
-                        tracing::warn!(error = %e, "could not pull templates from Meta at start; POST /api/v1/templates/sync tries again")
-                    }
-                }
-            })
-        };
+        let template_sync: StartupTask = Box::pin(outbound::templates::keep_synced(
+            state.store.clone(),
+            state.graph.clone(),
+            state.config.clone(),
+            templates_changed,
+        ));
         Ok(Application {
             template_sync: Some(template_sync),
             listener,
@@ -250,7 +243,10 @@ impl Application {
                 w.push(tokio::spawn(d.run(token.clone())));
             }
             if let Some(sync) = self.template_sync {
-                w.push(tokio::spawn(sync));
+                let t = token.clone();
+                w.push(tokio::spawn(async move {
+                    tokio::select! { _ = sync => {}, _ = t.cancelled() => {} }
+                }));
             }
             w
         } else {

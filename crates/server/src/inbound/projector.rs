@@ -25,6 +25,9 @@ pub struct Projector {
     /// Bodies waiting for the journal: acknowledging Meta comes first, so the projector waits
     /// (a little) while the intake has work — on SQLite both need the one writer.
     intake_pending: Arc<AtomicUsize>,
+    /// Rung when a template's status, category or quality changed, so the registry pulls the
+    /// template's definition (a template created elsewhere, or edited, becomes sendable).
+    templates_changed: Arc<Notify>,
 }
 
 /// The longest the projector defers to the intake before taking its turn anyway.
@@ -43,12 +46,14 @@ impl Projector {
         ctx: ProjectCtx,
         wake: Arc<Notify>,
         intake_pending: Arc<AtomicUsize>,
+        templates_changed: Arc<Notify>,
     ) -> Self {
         Projector {
             store,
             ctx: Arc::new(ctx),
             wake,
             intake_pending,
+            templates_changed,
         }
     }
 
@@ -93,6 +98,13 @@ impl Projector {
             self.defer_to_intake().await;
             match self.store.apply_projections(&batch[start..end], now).await {
                 Ok(summary) => {
+                    let templates = batch[start..end].iter().any(|(_, ops)| {
+                        ops.iter()
+                            .any(|o| matches!(o, switchboard_store::Op::TemplateState { .. }))
+                    });
+                    if templates {
+                        self.templates_changed.notify_one();
+                    }
                     metrics::counter!("switchboard_projected_messages_total")
                         .increment(summary.messages_new as u64);
                     metrics::counter!("switchboard_projected_statuses_total")

@@ -52,3 +52,26 @@ pub async fn sync_all(
     }
     Ok(total)
 }
+
+/// Keeps the registry current: pulls at start, whenever a template webhook says something
+/// changed (the definition of a template created or edited elsewhere arrives with it), and
+/// every 15 minutes. Runs until its task is dropped.
+pub async fn keep_synced(
+    store: Store,
+    graph: GraphClient,
+    config: std::sync::Arc<Config>,
+    changed: std::sync::Arc<tokio::sync::Notify>,
+) {
+    loop {
+        match sync_all(&store, &graph, &config).await {
+            Ok(n) => tracing::info!(templates = n, "templates pulled from Meta"),
+            Err(e) => {
+                tracing::warn!(error = %e, "could not pull templates from Meta; trying again later")
+            }
+        }
+        tokio::select! {
+            _ = changed.notified() => {}
+            _ = tokio::time::sleep(std::time::Duration::from_secs(15 * 60)) => {}
+        }
+    }
+}

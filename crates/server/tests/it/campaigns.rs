@@ -330,3 +330,175 @@ async fn a_campaign_pauses_itself_when_the_number_turns_red() {
     assert_eq!(r.status(), 200);
     assert_eq!(app.dispatcher.run_once(UnixMs::now()).await.unwrap(), 2);
 }
+
+#[tokio::test]
+async fn a_customers_stop_blocks_the_next_campaign_message_and_is_confirmed() {
+    for db in each_backend().await {
+        let backend = db.backend;
+        let app = TestApp::spawn(db).await;
+        let admin = app.key(Role::Admin).await;
+        app.with_template(&admin).await;
+        let c = app
+            .start_campaign(&admin, &campaign(&["16505555001", "16505555002"]))
+            .await;
+
+        // The customer writes STOP while the campaign waits to go.
+        app.customer_writes("16505555001", TestApp::text("Stop."));
+        app.settle().await;
+        let contact = app
+            .store
+            .contact_id_by_wa_id("16505555001")
+            .await
+            .unwrap()
+            .unwrap();
+        let consent = app
+            .get_json(&format!("/api/v1/contacts/{contact}/consent"), &admin)
+            .await;
+        assert_eq!(
+            consent["latest"]["all"], "opt_out",
+            "{backend:?}: {consent}"
+        );
+        assert_eq!(consent["history"][0]["source"], "keyword");
+
+        app.drain_outbox(UnixMs::now()).await;
+        let p = app.progress(&admin, &c["id"]).await;
+        assert_eq!(p["progress"]["refused"], 1, "{backend:?}: {p}");
+        assert_eq!(p["progress"]["accepted"], 1);
+        // What the customer got: the confirmation, not the campaign.
+        let to_them: Vec<String> = app
+            .em
+            .outbox()
+            .iter()
+            .filter(|r| r.to.as_deref() == Some("+16505555001"))
+            .map(|r| String::from_utf8_lossy(&r.request).into_owned())
+            .collect();
+        assert_eq!(to_them.len(), 1, "{to_them:?}");
+        assert!(
+            to_them[0].contains("You will not receive further messages"),
+            "{}",
+            to_them[0]
+        );
+
+        // Replaying the journal records nothing twice and sends no second confirmation.
+        let r = app
+            .post_json(
+                "/api/v1/webhook-events/replay",
+                &admin,
+                &json!({"from_id": 1, "to_id": 1_000_000}),
+                &[],
+            )
+            .await;
+        assert_eq!(r.status(), 200);
+        app.projector.drain().await.unwrap();
+        assert_eq!(
+            app.dispatcher.run_once(UnixMs::now()).await.unwrap(),
+            0,
+            "{backend:?}"
+        );
+        let again = app
+            .get_json(&format!("/api/v1/contacts/{contact}/consent"), &admin)
+            .await;
+        assert_eq!(again["history"].as_array().unwrap().len(), 1);
+
+        // START opts back in, with its own confirmation.
+        app.customer_writes("16505555001", TestApp::text("start"));
+        app.settle().await;
+        let back = app
+            .get_json(&format!("/api/v1/contacts/{contact}/consent"), &admin)
+            .await;
+        assert_eq!(back["latest"]["all"], "opt_in");
+        app.drain_outbox(UnixMs::now()).await;
+        assert!(
+            app.em
+                .outbox()
+                .iter()
+                .any(|r| String::from_utf8_lossy(&r.request).contains("subscribed again"))
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_template_pushed_as_code_is_approved_by_webhook_then_sent() {
+    let app = TestApp::spawn_full(sqlite(), |_| {}, &[], true).await;
+    let key = app.key(Role::Agent).await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("order_shipped.en_US.json"),
+        serde_json::to_string_pretty(&template()).unwrap(),
+    )
+    .unwrap();
+
+    // What `switchboard templates push` does: read, lint, plan against Meta, apply.
+    let files = switchboard_server::template_files::read_dir(dir.path()).unwrap();
+    assert!(switchboard_domain::lint::lint(&files[0].1).is_empty());
+    let config = switchboard_server::config::Config::from_sources(
+        None,
+        |k| match k {
+            "SWITCHBOARD_PHONE_NUMBER_ID" => Some(app.number.clone()),
+            "SWITCHBOARD_WABA_ID" => Some(app.em.config().waba_id.clone()),
+            "SWITCHBOARD_ACCESS_TOKEN" => Some(app.em.config().access_token.clone()),
+            "SWITCHBOARD_APP_SECRET" => Some(app.em.config().app_secret.clone()),
+            _ => None,
+        },
+        &Default::default(),
+    )
+    .unwrap();
+    let number = &config.numbers[0];
+    let graph = switchboard_graph::GraphClient::new(
+        &app.emulator.base_url,
+        &app.em.config().api_version,
+        Duration::from_secs(5),
+    );
+    let remote = switchboard_server::template_files::remote(&graph, number)
+        .await
+        .unwrap();
+    let plan = switchboard_domain::template_plan::plan(&files, &remote, false);
+    assert!(matches!(
+        plan[0],
+        switchboard_domain::template_plan::Change::Create { .. }
+    ));
+    switchboard_server::template_files::apply(&graph, number, &plan[0])
+        .await
+        .unwrap();
+
+    let send = json!({"to": "+16505556001", "type": "template", "template": {"name": "order_shipped", "language": {"code": "en_US"}, "components": params("Ann", "42")}});
+    // In review: not sendable yet.
+    let r = app
+        .post_json("/api/v1/messages/check", &key, &send, &[])
+        .await;
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["allowed"], false, "{v}");
+
+    // Meta's review ends; its webhook makes Switchboard pull the definition.
+    app.em.advance(Duration::from_secs(31));
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        let r = app
+            .post_json("/api/v1/messages/check", &key, &send, &[])
+            .await;
+        let v: Value = r.json().await.unwrap();
+        if v["allowed"] == true {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "never became sendable: {v}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let r = app.post_json("/api/v1/messages", &key, &send, &[]).await;
+    assert_eq!(r.status(), 202);
+    let m: Value = r.json().await.unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        let got = app
+            .get_json(&format!("/api/v1/messages/{}", m["id"]), &key)
+            .await;
+        if got["state"] == "accepted" {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "not sent: {got}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(app.em.outbox().len(), 1);
+}
