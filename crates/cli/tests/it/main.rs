@@ -2,6 +2,7 @@
 
 mod crash;
 mod outbox_crash;
+mod templates;
 
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
