@@ -6,7 +6,7 @@
 //! Errors are what Meta rejects or the API refuses. Warnings are what Meta's review tends to
 //! reject or re-categorise: too many variables for the text, and — the top cause of surprises —
 //! promotional wording in a UTILITY or AUTHENTICATION template, which Meta approves as MARKETING
-//! (and bills as such). The rules are specified in `tests/lint_corpus/README.md` and calibrated
+//! (and bills as such). The rules are specified in `crates/domain/tests/lint_corpus/README.md` and calibrated
 //! on the corpus beside it.
 
 use serde::Serialize;
@@ -28,6 +28,43 @@ pub struct Finding {
     pub message: String,
     pub fix: String,
 }
+
+/// Every rule, with its severity (the corpus test checks each is exercised).
+pub const RULES: &[(&str, Severity)] = &[
+    ("name_format", Severity::Error),
+    ("language_format", Severity::Error),
+    ("category_invalid", Severity::Error),
+    ("body_missing", Severity::Error),
+    ("component_duplicate", Severity::Error),
+    ("body_too_long", Severity::Error),
+    ("header_too_long", Severity::Error),
+    ("footer_too_long", Severity::Error),
+    ("header_variables", Severity::Error),
+    ("footer_variables", Severity::Error),
+    ("variable_malformed", Severity::Error),
+    ("variables_not_sequential", Severity::Error),
+    ("variable_at_start", Severity::Error),
+    ("variable_at_end", Severity::Error),
+    ("variables_adjacent", Severity::Error),
+    ("mixed_parameter_format", Severity::Error),
+    ("named_duplicate", Severity::Error),
+    ("sample_missing", Severity::Error),
+    ("sample_count", Severity::Error),
+    ("buttons_too_many", Severity::Error),
+    ("button_type_count", Severity::Error),
+    ("button_text_too_long", Severity::Error),
+    ("button_url_too_long", Severity::Error),
+    ("button_url_variable", Severity::Error),
+    ("button_phone_too_long", Severity::Error),
+    ("buttons_not_grouped", Severity::Error),
+    ("otp_outside_authentication", Severity::Error),
+    ("auth_format", Severity::Error),
+    ("lto_rules", Severity::Error),
+    ("location_header_category", Severity::Error),
+    ("variables_too_dense", Severity::Warning),
+    ("category_promotional", Severity::Warning),
+    ("category_vague", Severity::Warning),
+];
 
 /// A `{{…}}` token of a text.
 #[derive(Debug, Clone, PartialEq, Eq)]
