@@ -5,6 +5,7 @@
 //! template lint, routing) join this crate as the issues that need them land.
 
 pub mod consent;
+pub mod csv;
 pub mod identity;
 pub mod lint;
 pub mod pacing;

@@ -26,6 +26,13 @@ pub enum ApiError {
     Invalid { field: String, message: String },
     #[error("{message}")]
     Conflict { code: &'static str, message: String },
+    /// A request that is well-formed but cannot be accepted, with structured details.
+    #[error("{message}")]
+    Rejected {
+        code: &'static str,
+        message: String,
+        details: serde_json::Value,
+    },
     #[error("The database is not reachable right now; try again shortly.")]
     Unavailable(#[source] switchboard_store::StoreError),
     #[error(
@@ -42,7 +49,7 @@ impl ApiError {
             ApiError::Forbidden { .. } => "forbidden",
             ApiError::NotFound { .. } => "not_found",
             ApiError::Invalid { .. } => "invalid_request",
-            ApiError::Conflict { code, .. } => code,
+            ApiError::Conflict { code, .. } | ApiError::Rejected { code, .. } => code,
             ApiError::Unavailable(_) => "unavailable",
             ApiError::Internal(_) => "internal",
         }
@@ -55,6 +62,7 @@ impl ApiError {
             ApiError::NotFound { .. } => StatusCode::NOT_FOUND,
             ApiError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
+            ApiError::Rejected { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -102,6 +110,9 @@ impl IntoResponse for ApiError {
         let mut body = json!({ "error": { "code": self.code(), "message": self.to_string() } });
         if let ApiError::Invalid { field, .. } = &self {
             body["error"]["field"] = json!(field);
+        }
+        if let ApiError::Rejected { details, .. } = &self {
+            body["error"]["details"] = details.clone();
         }
         (self.status(), Json(body)).into_response()
     }

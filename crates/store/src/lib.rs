@@ -13,17 +13,20 @@
 
 mod api_keys;
 mod campaigns;
+mod consent;
 mod error;
 mod inbound;
 mod journal;
 mod media;
 mod outbound;
 mod read;
+mod registry;
 #[cfg(feature = "testing")]
 pub mod testing;
 
 pub use api_keys::{ApiKeyRecord, NewApiKey};
 pub use campaigns::{CampaignAction, CampaignRow, NewCampaign, Progress};
+pub use consent::{ContactConsentRow, ImportRow, ImportSummary};
 pub use error::StoreError;
 pub use inbound::{
     ContactKey, FEP_MS, MediaRef, MessageOp, Op, ProjectionSummary, StatusOp, WINDOW_MS,
@@ -35,6 +38,7 @@ pub use outbound::{
     SenderLease, Submitted,
 };
 pub use read::{ContactRow, ConversationFilter, ConversationRow, MessageRow, StatusRow};
+pub use registry::{TemplateEvent, TemplateRow};
 
 use std::str::FromStr;
 use std::time::Duration;

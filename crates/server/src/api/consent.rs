@@ -16,7 +16,124 @@ use crate::auth::ApiCaller;
 use crate::error::ApiError;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/contacts/{id}/consent", get(history).post(record))
+    Router::new()
+        .route("/contacts/{id}/consent", get(history).post(record))
+        .route("/contacts/export.csv", get(export))
+        .route("/contacts/import", axum::routing::post(import))
+        .layer(axum::extract::DefaultBodyLimit::max(64 * 1024 * 1024))
+}
+
+/// Every contact with the latest consent per purpose, as CSV (the import's columns).
+async fn export(
+    caller: ApiCaller,
+    State(state): State<AppState>,
+) -> Result<axum::response::Response, ApiError> {
+    use axum::response::IntoResponse;
+    use switchboard_domain::csv::field;
+    caller.require(Role::Admin)?;
+    let rows = state.store.contacts_with_consent().await?;
+    let mut out = String::from("phone,bsuid,name,marketing,all\n");
+    for r in rows {
+        let phone = r
+            .wa_id
+            .as_ref()
+            .map(|w| format!("+{w}"))
+            .unwrap_or_default();
+        out.push_str(&format!(
+            "{},{},{},{},{}\n",
+            field(&phone),
+            field(r.bsuid.as_deref().unwrap_or("")),
+            field(r.name.as_deref().unwrap_or("")),
+            r.marketing.as_deref().unwrap_or(""),
+            r.all_messages.as_deref().unwrap_or("")
+        ));
+    }
+    Ok((
+        [
+            (axum::http::header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                "attachment; filename=\"contacts.csv\"",
+            ),
+        ],
+        out,
+    )
+        .into_response())
+}
+
+/// Imports contacts and consent from CSV: columns `phone` (required), `name`, `marketing` and
+/// `all` (`opt_in`, `opt_out` or empty), `source` (default `import`), `evidence`. Every line is
+/// checked first; one bad line refuses the whole file, naming each bad line.
+async fn import(
+    caller: ApiCaller,
+    State(state): State<AppState>,
+    body: axum::body::Bytes,
+) -> Result<Json<Value>, ApiError> {
+    use switchboard_domain::csv::{Header, parse};
+    caller.require(Role::Admin)?;
+    let text = std::str::from_utf8(&body)
+        .map_err(|_| ApiError::invalid("body", "The file is not UTF-8 text."))?;
+    let rows = parse(text)
+        .map_err(|e| ApiError::invalid("body", format!("The CSV does not parse: {e}.")))?;
+    let Some((head, lines)) = rows.split_first() else {
+        return Err(ApiError::invalid(
+            "body",
+            "The file is empty; the first line names the columns (phone,name,marketing,all,source,evidence).",
+        ));
+    };
+    let h = Header::new(head);
+    if h.index("phone").is_none() {
+        return Err(ApiError::invalid(
+            "body",
+            "The first line must name the columns, with at least \"phone\".",
+        ));
+    }
+    let action = |v: Option<&str>| -> Result<Option<&'static str>, String> {
+        match v.map(str::to_ascii_lowercase).as_deref() {
+            None => Ok(None),
+            Some("opt_in" | "yes" | "true" | "in") => Ok(Some("opt_in")),
+            Some("opt_out" | "no" | "false" | "out") => Ok(Some("opt_out")),
+            Some(other) => Err(format!("{other:?} is not opt_in or opt_out")),
+        }
+    };
+    let mut out = Vec::new();
+    let mut problems = Vec::new();
+    for (i, line) in lines.iter().enumerate() {
+        let n = i + 2;
+        let phone = h.get(line, "phone").unwrap_or("");
+        let e164 = switchboard_domain::E164::parse(phone)
+            .or_else(|_| switchboard_domain::E164::from_wa_id(phone));
+        let (marketing, all) = (action(h.get(line, "marketing")), action(h.get(line, "all")));
+        match (e164, marketing, all) {
+            (Ok(p), Ok(m), Ok(a)) => out.push(switchboard_store::ImportRow {
+                wa_id: p.wa_id().to_owned(),
+                name: h.get(line, "name").map(str::to_owned),
+                marketing: m,
+                all_messages: a,
+                source: h.get(line, "source").unwrap_or("import").to_owned(),
+                evidence: h.get(line, "evidence").map(str::to_owned),
+            }),
+            (Err(_), _, _) => problems.push(format!(
+                "line {n}: {phone:?} is not a phone number in international form"
+            )),
+            (_, Err(e), _) | (_, _, Err(e)) => problems.push(format!("line {n}: {e}")),
+        }
+    }
+    if !problems.is_empty() {
+        return Err(ApiError::Rejected {
+            code: "import_invalid",
+            message: format!(
+                "{} line(s) are not valid; nothing was imported.",
+                problems.len()
+            ),
+            details: json!({"problems": problems}),
+        });
+    }
+    let sum = state
+        .store
+        .import_contacts(&out, &format!("api_key:{}", caller.key_id), UnixMs::now().0)
+        .await?;
+    Ok(Json(json!(sum)))
 }
 
 #[derive(Deserialize)]

@@ -9,6 +9,7 @@ mod consent;
 mod conversations;
 mod keys;
 mod messages;
+mod templates;
 mod webhook_events;
 
 use axum::Router;
@@ -38,6 +39,13 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", "/api/v1/numbers/{id}/resume"),
     ("get", "/api/v1/contacts/{id}/consent"),
     ("post", "/api/v1/contacts/{id}/consent"),
+    ("get", "/api/v1/contacts/export.csv"),
+    ("post", "/api/v1/contacts/import"),
+    ("get", "/api/v1/templates"),
+    ("post", "/api/v1/templates"),
+    ("post", "/api/v1/templates/lint"),
+    ("get", "/api/v1/templates/{name}/{language}"),
+    ("delete", "/api/v1/templates/{name}/{language}"),
     ("get", "/api/v1/campaigns"),
     ("post", "/api/v1/campaigns"),
     ("get", "/api/v1/campaigns/{id}"),
@@ -54,6 +62,7 @@ pub fn router() -> Router<AppState> {
         .merge(messages::router())
         .merge(consent::router())
         .merge(campaigns::router())
+        .merge(templates::router())
 }
 
 /// The OpenAPI document of the whole API.

@@ -9,3 +9,4 @@ mod inbound;
 mod openapi;
 mod outbound;
 mod read_api;
+mod registry;
