@@ -1,5 +1,5 @@
 //! Templates as code, the I/O half: read a folder of template files (Meta's create JSON, one
-//! template per `.json` file), read Meta's current templates, and apply a plan from
+//! template per `.json` file, or the same shape as `.yaml`/`.yml`), read Meta's current templates, and apply a plan from
 //! `domain::template_plan`. The `switchboard templates` commands call these.
 
 use std::path::Path;
@@ -10,14 +10,17 @@ use switchboard_graph::{GraphCallError, GraphClient};
 
 use crate::config::NumberConfig;
 
-/// Reads every `*.json` file of `dir` (sorted by name). Problems (unreadable, not JSON, not an
+/// Reads every `*.json`, `*.yaml` and `*.yml` file of `dir` (sorted by name). Problems (unreadable, not JSON, not an
 /// object) are collected, so one run reports them all.
 pub fn read_dir(dir: &Path) -> Result<Vec<(String, Value)>, Vec<String>> {
     let entries = std::fs::read_dir(dir)
         .map_err(|e| vec![format!("{}: cannot read the folder: {e}", dir.display())])?;
     let mut paths: Vec<_> = entries
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .filter(|p| {
+            p.extension()
+                .is_some_and(|x| x == "json" || x == "yaml" || x == "yml")
+        })
         .collect();
     paths.sort();
     let mut out = Vec::new();
@@ -27,10 +30,17 @@ pub fn read_dir(dir: &Path) -> Result<Vec<(String, Value)>, Vec<String>> {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        match std::fs::read_to_string(&p)
+        let yaml = p.extension().is_some_and(|x| x != "json");
+        let parsed = std::fs::read_to_string(&p)
             .map_err(|e| e.to_string())
-            .and_then(|s| serde_json::from_str::<Value>(&s).map_err(|e| e.to_string()))
-        {
+            .and_then(|s| {
+                if yaml {
+                    serde_norway::from_str::<Value>(&s).map_err(|e| e.to_string())
+                } else {
+                    serde_json::from_str::<Value>(&s).map_err(|e| e.to_string())
+                }
+            });
+        match parsed {
             Ok(v) if v.is_object() => out.push((name, v)),
             Ok(_) => problems.push(format!(
                 "{name}: the file must hold one template (a JSON object)"

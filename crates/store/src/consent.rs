@@ -44,7 +44,17 @@ const INSERT_CONSENT: &str = "INSERT INTO consents (contact_id, phone_number_id,
 const SET_NAME: &str =
     "UPDATE contacts SET name = COALESCE(name, $2), updated_at_ms = $3 WHERE id = $1";
 
+const META_PREFS: &str = "SELECT phone_number_id, value, meta_at_ms FROM marketing_preferences WHERE contact_id = $1 ORDER BY meta_at_ms DESC, id DESC";
+
 impl Store {
+    /// Meta's marketing-preference webhooks for a contact (`stop`/`resume`), newest first.
+    pub async fn meta_marketing_preferences(
+        &self,
+        contact_id: i64,
+    ) -> Result<Vec<(String, String, i64)>, StoreError> {
+        with_pool!(&self.pool, p => Ok(sqlx::query_as(META_PREFS).bind(contact_id).fetch_all(p).await?))
+    }
+
     pub async fn contacts_with_consent(&self) -> Result<Vec<ContactConsentRow>, StoreError> {
         with_pool!(&self.pool, p => Ok(sqlx::query_as(EXPORT).fetch_all(p).await?))
     }

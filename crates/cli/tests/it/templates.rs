@@ -168,6 +168,26 @@ async fn lint_diff_push_and_pull_a_folder_of_templates() {
         "{list}"
     );
 
+    // YAML files in the same shape work too.
+    std::fs::write(
+        dir.path().join("appointment.yaml"),
+        "name: appointment_reminder\nlanguage: en_US\ncategory: UTILITY\ncomponents:\n  - type: BODY\n    text: \"Hi {{1}}, this is a reminder of your appointment on {{2}} at our clinic.\"\n    example:\n      body_text: [[\"Ann\", \"Monday\"]]\n",
+    )
+    .unwrap();
+    let out = templates(&em, &["diff", d]);
+    assert!(
+        stdout(&out).contains("+ create  appointment_reminder (en_US)  from appointment.yaml"),
+        "{}",
+        stdout(&out)
+    );
+    let out = templates(&em, &["push", d]);
+    assert!(
+        out.status.success(),
+        "{}{}",
+        stdout(&out),
+        String::from_utf8_lossy(&out.stderr)
+    );
+
     // Pull writes Meta's state as files in the same shape.
     let pulled = tempfile::tempdir().unwrap();
     let out = templates(&em, &["pull", pulled.path().to_str().unwrap()]);

@@ -150,13 +150,36 @@ struct NewConsent {
     number: Option<String>,
 }
 
-fn summary(rows: &[switchboard_store::ConsentRow]) -> Value {
+/// The whole audit history, newest first: our records and Meta's marketing preferences
+/// (`user_preferences` webhooks, as `source: meta_user_preferences`), and the latest per purpose.
+async fn ledger(state: &AppState, id: i64) -> Result<Value, ApiError> {
+    let mut history: Vec<Value> = state
+        .store
+        .consent_history(id)
+        .await?
+        .into_iter()
+        .map(|r| json!(r))
+        .collect();
+    for (number, value, at) in state.store.meta_marketing_preferences(id).await? {
+        let action = if value.eq_ignore_ascii_case("resume") {
+            "opt_in"
+        } else {
+            "opt_out"
+        };
+        history.push(json!({"phone_number_id": number, "purpose": "marketing", "action": action,
+            "source": "meta_user_preferences", "evidence": format!("user_preferences {value}"), "actor": "customer", "at_ms": at}));
+    }
+    history.sort_by_key(|h| std::cmp::Reverse(h["at_ms"].as_i64().unwrap_or(0)));
     let latest = |p: &str| {
-        rows.iter()
-            .find(|r| r.purpose == p)
-            .map(|r| r.action.clone())
+        history
+            .iter()
+            .find(|h| h["purpose"] == p)
+            .map(|h| h["action"].clone())
     };
-    json!({"all": latest("all"), "marketing": latest("marketing")})
+    let (all, marketing) = (latest("all"), latest("marketing"));
+    Ok(
+        json!({"contact_id": id, "latest": {"all": all, "marketing": marketing}, "history": history}),
+    )
 }
 
 async fn history(
@@ -170,10 +193,7 @@ async fn history(
         .contact(id)
         .await
         .map_err(|e| super::not_found_or(e, format!("Contact {id}")))?;
-    let rows = state.store.consent_history(id).await?;
-    Ok(Json(
-        json!({"contact_id": id, "latest": summary(&rows), "history": rows}),
-    ))
+    Ok(Json(ledger(&state, id).await?))
 }
 
 async fn record(
@@ -229,9 +249,5 @@ async fn record(
             UnixMs::now().0,
         )
         .await?;
-    let rows = state.store.consent_history(id).await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(json!({"contact_id": id, "latest": summary(&rows), "history": rows})),
-    ))
+    Ok((StatusCode::CREATED, Json(ledger(&state, id).await?)))
 }

@@ -179,3 +179,39 @@ async fn contacts_and_consent_import_and_export_as_csv() {
         assert_eq!(r.status(), 403);
     }
 }
+
+#[tokio::test]
+async fn metas_marketing_preference_is_part_of_the_consent_history() {
+    let app = TestApp::spawn(switchboard_store::testing::sqlite()).await;
+    let admin = app.key(Role::Admin).await;
+    app.customer_writes("16505550201", TestApp::text("hello"));
+    app.settle().await;
+    let id = app
+        .store
+        .contact_id_by_wa_id("16505550201")
+        .await
+        .unwrap()
+        .unwrap();
+    let r = app
+        .post_json(
+            &format!("/api/v1/contacts/{id}/consent"),
+            &admin,
+            &json!({"purpose": "marketing", "action": "opt_in", "source": "checkbox"}),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status(), 201);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["latest"]["marketing"], "opt_in");
+    // The customer stops marketing in WhatsApp: Meta's webhook is the newest record.
+    app.em.advance(Duration::from_secs(5));
+    app.em
+        .set_marketing_preference("16505550201", &app.number, true)
+        .unwrap();
+    app.settle().await;
+    let v = app
+        .get_json(&format!("/api/v1/contacts/{id}/consent"), &admin)
+        .await;
+    assert_eq!(v["latest"]["marketing"], "opt_out", "{v}");
+    assert_eq!(v["history"][0]["source"], "meta_user_preferences");
+}
