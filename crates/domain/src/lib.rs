@@ -10,6 +10,7 @@ pub mod identity;
 pub mod lint;
 pub mod pacing;
 pub mod policy;
+pub mod pricing;
 pub mod role;
 pub mod template;
 pub mod template_plan;

@@ -1,6 +1,7 @@
 //! The send policy, rule by rule: every refusal, every allowance, and the parameter checks.
 
 mod lint_corpus;
+mod pricing;
 
 use serde_json::json;
 use switchboard_cloudapi::send::{MediaKind, MediaSource, OutboundContent, Parameter, Template};
