@@ -6,6 +6,7 @@
 
 pub mod consent;
 pub mod csv;
+pub mod forecast;
 pub mod identity;
 pub mod lint;
 pub mod pacing;

@@ -480,7 +480,8 @@ impl Markets {
         }
     }
 
-    /// The market of an ISO country code or a market name (forecast input).
+    /// The market of an ISO country code, a calling code or a market name (forecast input);
+    /// `None` for anything else.
     pub fn of_country(&self, country: &str) -> Option<String> {
         let c = country.trim();
         if let Some((_, code)) = ISO_CALLING
@@ -492,10 +493,20 @@ impl Markets {
         if c.eq_ignore_ascii_case("other") {
             return Some("Other".into());
         }
-        self.by_prefix
+        // A calling code (`91`, `+91`).
+        let digits = c.trim_start_matches('+');
+        if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
+            return Some(self.of_phone(digits).to_owned());
+        }
+        if let Some((_, m)) = self
+            .by_prefix
             .iter()
             .find(|(_, m)| m.eq_ignore_ascii_case(c))
-            .map(|(_, m)| m.clone())
+        {
+            return Some(m.clone());
+        }
+        // Any other ISO country code: Meta prices countries it does not list as "Other".
+        (c.len() == 2 && c.bytes().all(|b| b.is_ascii_alphabetic())).then(|| "Other".to_owned())
     }
 }
 

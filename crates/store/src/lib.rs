@@ -14,6 +14,7 @@
 mod api_keys;
 mod campaigns;
 mod consent;
+mod costs;
 mod error;
 mod inbound;
 mod journal;
@@ -27,6 +28,7 @@ pub mod testing;
 pub use api_keys::{ApiKeyRecord, NewApiKey};
 pub use campaigns::{CampaignAction, CampaignRow, NewCampaign, Progress};
 pub use consent::{ContactConsentRow, ImportRow, ImportSummary};
+pub use costs::{CostRow, NewCost, RateCardRow};
 pub use error::StoreError;
 pub use inbound::{
     ContactKey, FEP_MS, MediaRef, MessageOp, Op, ProjectionSummary, StatusOp, WINDOW_MS,

@@ -246,3 +246,43 @@ fn a_card_is_read_from_metas_csv_and_bad_files_are_explained() {
     .unwrap_err();
     assert!(err.contains("one currency"), "{err}");
 }
+
+#[test]
+fn a_forecast_applies_tiers_and_counts_the_in_window_saving() {
+    use switchboard_domain::forecast::{forecast, parse_volumes};
+    use switchboard_domain::pricing::Markets;
+    let rows = parse_volumes(
+        "country,category,monthly_volume,in_window_share\nIN,marketing,100000,\nIN,utility,30000000,20%\nUS,authentication,1000,0.5\nFJ,marketing,10,\nIN,service,5000,\n",
+    )
+    .unwrap();
+    let f = forecast(&RateCard::example(), &Markets::default(), &rows).unwrap();
+    // Marketing: 100,000 x 0.0118 = 1,180.00.
+    assert_eq!(f.lines[0].cost, Micros(1_180_000_000));
+    // Utility: 24,000,000 charged, all within the first tier: x 0.0014 = 33,600.00; the
+    // 6,000,000 in-window messages would have cost 1,000,000 x 0.0014 + 5,000,000 x 0.0013.
+    assert_eq!(f.lines[1].charged, 24_000_000);
+    assert_eq!(f.lines[1].cost, Micros(33_600_000_000));
+    assert_eq!(
+        f.lines[1].saving_in_window,
+        Micros(1_400_000_000 + 6_500_000_000)
+    );
+    // Authentication is charged inside windows too: 1,000 x 0.0034.
+    assert_eq!(
+        (f.lines[2].charged, f.lines[2].cost),
+        (1_000, Micros(3_400_000))
+    );
+    // Fiji is not mapped to a market of its own: Other, 10 x 0.0604.
+    assert_eq!(
+        (f.lines[3].market.as_str(), f.lines[3].cost),
+        ("Other", Micros(604_000))
+    );
+    assert_eq!(f.lines[4].cost, Micros(0), "service is free");
+    assert_eq!(
+        f.total,
+        Micros(1_180_000_000 + 33_600_000_000 + 3_400_000 + 604_000)
+    );
+    let bad = parse_volumes("country,category,monthly_volume\nIN,postcards,1\nIN,utility,many\n")
+        .unwrap_err();
+    assert_eq!(bad.len(), 2, "{bad:?}");
+    assert!(bad[0].contains("line 2") && bad[1].contains("line 3"));
+}

@@ -108,3 +108,33 @@ CREATE TABLE campaigns (
     updated_at_ms   BIGINT NOT NULL
 );
 CREATE INDEX campaigns_of_number ON campaigns (phone_number_id, state);
+
+-- Rate cards as imported (Meta's CSVs kept verbatim), each with its effective date; the
+-- latest effective on or before today prices messages.
+CREATE TABLE rate_cards (
+    id             BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    effective      TEXT    NOT NULL,
+    currency       TEXT    NOT NULL,
+    label          TEXT    NOT NULL,
+    rates_csv      TEXT    NOT NULL,
+    tiers_csv      TEXT,
+    imported_at_ms BIGINT NOT NULL
+);
+
+-- The cost ledger: each outbound message's estimate when it was queued. What Meta billed comes
+-- from the status webhooks' pricing objects (message_statuses), reconciled when reported.
+CREATE TABLE message_costs (
+    outbound_id     BIGINT PRIMARY KEY REFERENCES outbound(id),
+    phone_number_id TEXT    NOT NULL,
+    market          TEXT    NOT NULL,
+    category        TEXT    NOT NULL,
+    pricing_type    TEXT    NOT NULL,
+    estimate_micros BIGINT NOT NULL,
+    month_seq       BIGINT NOT NULL,
+    currency        TEXT    NOT NULL,
+    card_effective  TEXT    NOT NULL,
+    month           TEXT    NOT NULL,
+    created_at_ms   BIGINT NOT NULL
+);
+CREATE INDEX message_costs_month ON message_costs (month, market, category, pricing_type);
+CREATE INDEX message_costs_time ON message_costs (created_at_ms);
