@@ -40,6 +40,26 @@ enum Command {
         #[command(subcommand)]
         command: TemplatesCommand,
     },
+    /// Rate cards: import Meta's rates CSV (and volume-tier CSV) with an effective date.
+    Rates {
+        #[command(subcommand)]
+        command: RatesCommand,
+    },
+    /// Forecast a month's cost from volumes (CSV: country,category,monthly_volume[,in_window_share]).
+    Forecast {
+        #[arg(long)]
+        volumes: PathBuf,
+        /// Price under this rates CSV instead of the active card.
+        #[arg(long)]
+        rates: Option<PathBuf>,
+        /// Volume tiers for --rates.
+        #[arg(long)]
+        tiers: Option<PathBuf>,
+        #[arg(long, default_value = "text", value_parser = ["text", "json"])]
+        format: String,
+        #[command(flatten)]
+        config: ConfigArgs,
+    },
     /// Run the offline emulator of Meta's Cloud API. Prints one JSON line (base URL, ids,
     /// credentials), then serves until stopped.
     Emulator(EmulatorArgs),
@@ -100,6 +120,31 @@ enum ApikeyCommand {
     /// Revoke a key by id.
     Revoke {
         id: i64,
+        #[command(flatten)]
+        config: ConfigArgs,
+    },
+}
+
+#[derive(Subcommand)]
+enum RatesCommand {
+    /// Store a card; the latest effective on or before today prices messages.
+    Import {
+        /// Meta's rates CSV (Market,Currency,Marketing,Utility,Authentication,Authentication-International,Service).
+        #[arg(long)]
+        rates: PathBuf,
+        /// Meta's volume-tier CSV (Market,Currency,Category,From,To,Rate).
+        #[arg(long)]
+        tiers: Option<PathBuf>,
+        /// The date it takes effect (YYYY-MM-DD; Meta changes prices on the 1st of a quarter).
+        #[arg(long)]
+        effective: String,
+        #[arg(long, default_value = "Meta rate card")]
+        label: String,
+        #[command(flatten)]
+        config: ConfigArgs,
+    },
+    /// List imported cards and the one in force.
+    List {
         #[command(flatten)]
         config: ConfigArgs,
     },
@@ -274,6 +319,122 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         },
         Command::Emulator(args) => run_emulator(args).await?,
         Command::Templates { command } => templates::run(command).await?,
+        Command::Rates { command } => match command {
+            RatesCommand::Import {
+                rates,
+                tiers,
+                effective,
+                label,
+                config,
+            } => {
+                let ok_date = effective.len() == 10
+                    && effective.as_bytes()[4] == b'-'
+                    && effective.as_bytes()[7] == b'-'
+                    && effective.bytes().filter(|b| b.is_ascii_digit()).count() == 8;
+                anyhow::ensure!(ok_date, "--effective must be a date like 2026-10-01");
+                let rates_csv = std::fs::read_to_string(&rates)
+                    .with_context(|| format!("reading {}", rates.display()))?;
+                let tiers_csv = tiers
+                    .as_ref()
+                    .map(|t| {
+                        std::fs::read_to_string(t)
+                            .with_context(|| format!("reading {}", t.display()))
+                    })
+                    .transpose()?;
+                let card = switchboard_domain::pricing::RateCard::from_csv(
+                    &rates_csv,
+                    tiers_csv.as_deref(),
+                    &effective,
+                    &label,
+                )
+                .map_err(|e| anyhow::anyhow!("{}: {e}", rates.display()))?;
+                let config = load_config(&config)?;
+                let store = open_store(&config).await?;
+                let id = store
+                    .import_rate_card(
+                        &effective,
+                        &card.currency,
+                        &label,
+                        &rates_csv,
+                        tiers_csv.as_deref(),
+                        switchboard_server::UnixMs::now().0,
+                    )
+                    .await?;
+                println!(
+                    "imported rate card {id}: {} markets in {}, effective {effective}",
+                    card.markets().count(),
+                    card.currency
+                );
+            }
+            RatesCommand::List { config } => {
+                let config = load_config(&config)?;
+                let store = open_store(&config).await?;
+                let active = switchboard_server::costs::active_card(
+                    &store,
+                    switchboard_server::UnixMs::now(),
+                )
+                .await?;
+                println!(
+                    "in force: {} (effective {}, {})",
+                    active.label, active.effective, active.currency
+                );
+                for c in store.rate_cards().await? {
+                    println!("{:>4}  {}  {}  {}", c.id, c.effective, c.currency, c.label);
+                }
+            }
+        },
+        Command::Forecast {
+            volumes,
+            rates,
+            tiers,
+            format,
+            config,
+        } => {
+            let text = std::fs::read_to_string(&volumes)
+                .with_context(|| format!("reading {}", volumes.display()))?;
+            let rows = switchboard_domain::forecast::parse_volumes(&text)
+                .map_err(|p| anyhow::anyhow!("{}:\n{}", volumes.display(), p.join("\n")))?;
+            let card = match rates {
+                Some(r) => {
+                    let rates_csv = std::fs::read_to_string(&r)
+                        .with_context(|| format!("reading {}", r.display()))?;
+                    let tiers_csv = tiers
+                        .as_ref()
+                        .map(|t| {
+                            std::fs::read_to_string(t)
+                                .with_context(|| format!("reading {}", t.display()))
+                        })
+                        .transpose()?;
+                    switchboard_domain::pricing::RateCard::from_csv(
+                        &rates_csv,
+                        tiers_csv.as_deref(),
+                        "as given",
+                        &r.display().to_string(),
+                    )
+                    .map_err(|e| anyhow::anyhow!("{}: {e}", r.display()))?
+                }
+                None => {
+                    let config = load_config(&config)?;
+                    let store = open_store(&config).await?;
+                    switchboard_server::costs::active_card(
+                        &store,
+                        switchboard_server::UnixMs::now(),
+                    )
+                    .await?
+                }
+            };
+            let f = switchboard_domain::forecast::forecast(
+                &card,
+                &switchboard_domain::pricing::Markets::default(),
+                &rows,
+            )
+            .map_err(|p| anyhow::anyhow!("{}:\n{}", volumes.display(), p.join("\n")))?;
+            if format == "json" {
+                println!("{}", serde_json::to_string_pretty(&f)?);
+            } else {
+                print!("{}", switchboard_domain::forecast::render(&f));
+            }
+        }
         Command::Config { command } => match command {
             ConfigCommand::Example => print!("{}", config::example_toml()),
             ConfigCommand::Docs => print!("{}", config::reference_markdown()),

@@ -301,13 +301,13 @@ impl RateCard {
             category,
             PriceCategory::Utility | PriceCategory::Authentication
         );
-        if tiered && let Some(tiers) = self.tiers.get(&(market.to_owned(), category)) {
-            if let Some(t) = tiers
+        if tiered
+            && let Some(tiers) = self.tiers.get(&(market.to_owned(), category))
+            && let Some(t) = tiers
                 .iter()
                 .find(|t| t.from <= n && t.to.is_none_or(|to| n <= to))
-            {
-                return Some((t.rate, fallback));
-            }
+        {
+            return Some((t.rate, fallback));
         }
         Some((list, fallback))
     }

@@ -184,6 +184,12 @@ pub const SETTINGS: &[Setting] = &[
         doc: "The Meta app's id. Optional; recorded with each webhook it signed.",
     },
     Setting {
+        key: "numbers[].monthly_budget",
+        env: Some("SWITCHBOARD_MONTHLY_BUDGET"),
+        default: "",
+        doc: "A monthly budget for this number, in the rate card's currency (e.g. `500.00`). A campaign whose estimated cost would take the month's estimate past it is refused unless started with `\"confirm_budget\": true`. Empty: no budget.",
+    },
+    Setting {
         key: "numbers[].throughput_mps",
         env: Some("SWITCHBOARD_THROUGHPUT_MPS"),
         default: "80",
@@ -260,6 +266,8 @@ pub struct NumberConfig {
     pub app_secret: SecretString,
     pub app_id: Option<String>,
     pub throughput_mps: u32,
+    /// Micro-units of the rate card's currency.
+    pub monthly_budget_micros: Option<i64>,
 }
 
 /// A database URL whose `Debug` and `Display` hide the password.
@@ -409,6 +417,7 @@ struct FileNumber {
     app_secret: Option<String>,
     app_id: Option<String>,
     throughput_mps: Option<i64>,
+    monthly_budget: Option<String>,
 }
 
 fn default_of(key: &str) -> &'static str {
@@ -657,6 +666,7 @@ impl Config {
             app_secret: env("SWITCHBOARD_APP_SECRET"),
             app_id: env("SWITCHBOARD_APP_ID"),
             throughput_mps: None,
+            monthly_budget: env("SWITCHBOARD_MONTHLY_BUDGET"),
         };
         let env_throughput = env("SWITCHBOARD_THROUGHPUT_MPS");
         let env_describes_number = from_env.phone_number_id.is_some()
@@ -777,12 +787,13 @@ impl Config {
         ));
         for n in &self.numbers {
             out.push_str(&format!(
-                "\n[[numbers]]\nphone_number_id = {:?}\nwaba_id = {:?}\ndisplay_number = \"{}\"\naccess_token = \"***\"\napp_secret = \"***\"\napp_id = \"{}\"\nthroughput_mps = {}\n",
+                "\n[[numbers]]\nphone_number_id = {:?}\nwaba_id = {:?}\ndisplay_number = \"{}\"\naccess_token = \"***\"\napp_secret = \"***\"\napp_id = \"{}\"\nthroughput_mps = {}\nmonthly_budget = \"{}\"\n",
                 n.phone_number_id,
                 n.waba_id,
                 n.display_number.as_ref().map(|d| d.as_str()).unwrap_or(""),
                 n.app_id.as_deref().unwrap_or(""),
-                n.throughput_mps
+                n.throughput_mps,
+                n.monthly_budget_micros.map(|m| switchboard_domain::pricing::Micros(m).decimal()).unwrap_or_default()
             ));
         }
         out
@@ -836,6 +847,7 @@ fn merge_number(into: &mut FileNumber, from: FileNumber) {
         ($($f:ident),*) => { $( if from.$f.is_some() { into.$f = from.$f; } )* };
     }
     take!(
+        monthly_budget,
         phone_number_id,
         waba_id,
         display_number,
@@ -906,6 +918,24 @@ fn validate_number(
         1,
         1000,
     ) as u32;
+    let monthly_budget_micros = match n
+        .monthly_budget
+        .as_deref()
+        .map(str::trim)
+        .filter(|b| !b.is_empty())
+    {
+        None => None,
+        Some(b) => match switchboard_domain::pricing::Micros::parse(b) {
+            Ok(m) if m.0 >= 0 => Some(m.0),
+            _ => {
+                problems.push(problem(
+                    &format!("{label}.monthly_budget"),
+                    &format!("{b:?} is not an amount; write it like 500.00"),
+                ));
+                None
+            }
+        },
+    };
     (problems.len() == before).then_some(NumberConfig {
         phone_number_id,
         waba_id,
@@ -914,6 +944,7 @@ fn validate_number(
         app_secret,
         app_id: n.app_id.filter(|s| !s.is_empty()),
         throughput_mps,
+        monthly_budget_micros,
     })
 }
 
@@ -977,6 +1008,7 @@ pub fn example_toml() -> String {
             }
             "numbers[].app_secret" => "\"...\"  # better: SWITCHBOARD_APP_SECRET".to_owned(),
             "numbers[].app_id" => "\"1234567890\"".to_owned(),
+            "numbers[].monthly_budget" => "\"500.00\"".to_owned(),
             "webhook.verify_token" => "\"choose-a-long-random-string\"".to_owned(),
             "consent.opt_out_keywords" | "consent.opt_in_keywords" => format!(
                 "[{}]",

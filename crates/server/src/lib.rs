@@ -11,6 +11,7 @@
 pub mod api;
 pub mod auth;
 pub mod config;
+pub mod costs;
 pub mod error;
 pub mod health;
 pub mod inbound;

@@ -297,3 +297,93 @@ fn the_emulator_prints_its_coordinates_and_serves() {
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+#[test]
+fn rates_import_and_forecast() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("sb.db").display());
+    let volumes = dir.path().join("volumes.csv");
+    std::fs::write(&volumes, "country,category,monthly_volume,in_window_share\nIN,marketing,1000,\nIN,utility,1000,25%\n").unwrap();
+    // With the shipped example card: 1000 x 0.0118 + 750 x 0.0014 = 12.85.
+    let out = bin()
+        .args([
+            "forecast",
+            "--volumes",
+            volumes.to_str().unwrap(),
+            "--database-url",
+            &db,
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("Monthly total: 12.8500 USD"), "{text}");
+    // Import another card: it is in force from its effective date.
+    let rates = dir.path().join("rates.csv");
+    std::fs::write(&rates, "Market,Currency,Marketing,Utility,Authentication,Authentication-International,Service\nIndia,INR,0.86,0.115,0.115,n/a,n/a\nOther,INR,4.4,0.56,0.56,n/a,n/a\n").unwrap();
+    let out = bin()
+        .args([
+            "rates",
+            "import",
+            "--rates",
+            rates.to_str().unwrap(),
+            "--effective",
+            "2026-01-01",
+            "--label",
+            "Meta INR",
+            "--database-url",
+            &db,
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = bin()
+        .args([
+            "forecast",
+            "--volumes",
+            volumes.to_str().unwrap(),
+            "--format",
+            "json",
+            "--database-url",
+            &db,
+        ])
+        .output()
+        .unwrap();
+    let f: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    // 1000 x 0.86 + 750 x 0.115 = 946.25 INR.
+    assert_eq!(
+        (f["currency"].as_str(), f["total"].as_i64()),
+        (Some("INR"), Some(946_250_000)),
+        "{f}"
+    );
+    // --rates prices under a file without importing it; a bad file is explained.
+    std::fs::write(
+        &rates,
+        "Market,Currency,Marketing,Utility,Authentication\nIndia,USD,abc,1,1\n",
+    )
+    .unwrap();
+    let out = bin()
+        .args([
+            "forecast",
+            "--volumes",
+            volumes.to_str().unwrap(),
+            "--rates",
+            rates.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("line 2"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

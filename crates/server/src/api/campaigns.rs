@@ -54,6 +54,9 @@ struct NewCampaignBody {
     schedule_at_ms: Option<i64>,
     on_limit: Option<String>,
     lane: Option<String>,
+    /// Start even if the estimate passes the number's monthly budget.
+    #[serde(default)]
+    confirm_budget: bool,
 }
 
 #[derive(Deserialize)]
@@ -212,10 +215,48 @@ async fn create(
         for s in chunk.iter_mut() {
             s.campaign_id = Some(id);
         }
-        state
+        let out = state
             .store
             .submit_sends(chunk, limits, UnixMs::now(), false)
             .await?;
+        let new: Vec<&switchboard_store::OutboundRow> = out
+            .iter()
+            .filter_map(|s| match s {
+                switchboard_store::Submitted::New(r) => Some(r),
+                _ => None,
+            })
+            .collect();
+        crate::costs::estimate(&state.store, &new, UnixMs::now()).await?;
+    }
+    // Its estimated cost, against the number's monthly budget.
+    let estimate = state.store.campaign_estimate(id).await?;
+    if let Some(budget) = number.monthly_budget_micros {
+        let month = state
+            .store
+            .number_month_estimate(&number.phone_number_id, &now.month(), Some(id))
+            .await?;
+        if month + estimate > budget && !b.confirm_budget {
+            state
+                .store
+                .campaign_action(
+                    id,
+                    CampaignAction::Cancel,
+                    Some("over the monthly budget; not confirmed"),
+                    UnixMs::now().0,
+                )
+                .await?;
+            let d = |m: i64| switchboard_domain::pricing::Micros(m).decimal();
+            return Err(ApiError::Rejected {
+                code: "budget_exceeded",
+                message: format!(
+                    "This campaign is estimated at {}; with {} already this month it would pass the number's monthly budget of {}. Send it again with \"confirm_budget\": true to start it anyway.",
+                    d(estimate),
+                    d(month),
+                    d(budget)
+                ),
+                details: json!({"estimated_cost_micros": estimate, "month_to_date_micros": month, "budget_micros": budget, "cancelled_campaign": id}),
+            });
+        }
     }
     // Everything is queued (paused): start it.
     let c = state
@@ -225,7 +266,9 @@ async fn create(
         .ok_or_else(|| ApiError::Internal("a new campaign could not be started".into()))?;
     state.outbound.wake(&number.phone_number_id);
     let p = state.store.campaign_progress(id).await?;
-    Ok((StatusCode::CREATED, Json(campaign_json(&c, &p))))
+    let mut body = campaign_json(&c, &p);
+    body["estimated_cost_micros"] = json!(estimate);
+    Ok((StatusCode::CREATED, Json(body)))
 }
 
 async fn list(caller: ApiCaller, State(state): State<AppState>) -> Result<Json<Value>, ApiError> {

@@ -134,6 +134,13 @@ async fn send(
             if let Some(d) = stored_refusal(&row) {
                 return Ok(refusal(d, Some(message_json(&row, None))));
             }
+            // The estimate goes in the ledger; the message is queued whatever happens to it.
+            match crate::costs::estimate(&state.store, &[&row], UnixMs::now()).await {
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::error!(error = %crate::error::error_chain(&e), "could not record a cost estimate")
+                }
+            }
             state.outbound.wake(&number);
             (StatusCode::ACCEPTED, Json(message_json(&row, None))).into_response()
         }

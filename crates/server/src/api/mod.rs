@@ -7,6 +7,7 @@
 mod campaigns;
 mod consent;
 mod conversations;
+mod costs;
 mod keys;
 mod messages;
 mod templates;
@@ -46,6 +47,9 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", "/api/v1/templates/lint"),
     ("get", "/api/v1/templates/{name}/{language}"),
     ("delete", "/api/v1/templates/{name}/{language}"),
+    ("get", "/api/v1/costs"),
+    ("post", "/api/v1/forecast"),
+    ("get", "/api/v1/rate-cards"),
     ("get", "/api/v1/campaigns"),
     ("post", "/api/v1/campaigns"),
     ("get", "/api/v1/campaigns/{id}"),
@@ -63,6 +67,7 @@ pub fn router() -> Router<AppState> {
         .merge(consent::router())
         .merge(campaigns::router())
         .merge(templates::router())
+        .merge(costs::router())
 }
 
 /// The OpenAPI document of the whole API.

@@ -3,6 +3,7 @@
 
 mod api_keys;
 mod campaigns;
+mod costs;
 mod health;
 mod helpers;
 mod inbound;
