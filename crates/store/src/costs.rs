@@ -65,9 +65,9 @@ const ROWS: &str = "SELECT c.outbound_id, c.phone_number_id, c.market, c.categor
        m.status AS status \
      FROM message_costs c JOIN outbound o ON o.id = c.outbound_id LEFT JOIN messages m ON m.wamid = o.wamid \
      WHERE c.created_at_ms >= $1 AND c.created_at_ms < $2 AND ($3 IS NULL OR o.campaign_id = $3) ORDER BY c.created_at_ms";
-const NUMBER_MONTH_ESTIMATE: &str = "SELECT COALESCE(SUM(c.estimate_micros), 0) FROM message_costs c JOIN outbound o ON o.id = c.outbound_id \
+const NUMBER_MONTH_ESTIMATE: &str = "SELECT CAST(COALESCE(SUM(c.estimate_micros), 0) AS BIGINT) FROM message_costs c JOIN outbound o ON o.id = c.outbound_id \
      WHERE c.phone_number_id = $1 AND c.month = $2 AND o.state NOT IN ('refused', 'cancelled', 'failed') AND ($3 IS NULL OR o.campaign_id IS NULL OR o.campaign_id <> $3)";
-const CAMPAIGN_ESTIMATE: &str = "SELECT COALESCE(SUM(c.estimate_micros), 0) FROM message_costs c JOIN outbound o ON o.id = c.outbound_id \
+const CAMPAIGN_ESTIMATE: &str = "SELECT CAST(COALESCE(SUM(c.estimate_micros), 0) AS BIGINT) FROM message_costs c JOIN outbound o ON o.id = c.outbound_id \
      WHERE o.campaign_id = $1 AND o.state NOT IN ('refused', 'cancelled')";
 
 impl Store {

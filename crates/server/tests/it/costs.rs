@@ -165,61 +165,63 @@ async fn a_forecast_prices_a_month_of_volumes() {
 
 #[tokio::test]
 async fn a_campaign_over_the_monthly_budget_needs_confirmation() {
-    let app = TestApp::spawn_full(
-        sqlite(),
-        |_| {},
-        &[("SWITCHBOARD_MONTHLY_BUDGET", "0.0100")],
-        false,
-    )
-    .await;
-    let admin = app.key(Role::Admin).await;
-    approve(&app, &admin, template("order_update", "UTILITY")).await;
-    let campaign = |to: &[&str]| {
-        json!({"name": "notices", "template": {"name": "order_update", "language": "en_US"},
-               "components": [{"type": "body", "parameters": [{"type": "text", "text": "Ann"}, {"type": "text", "text": "42"}]}],
-               "recipients": to.iter().map(|t| json!({"to": format!("+{t}")})).collect::<Vec<_>>()})
-    };
-    // 2 x 0.0034 = 0.0068: within the budget of 0.0100.
-    let r = app
-        .post_json(
-            "/api/v1/campaigns",
-            &admin,
-            &campaign(&["16505550401", "16505550402"]),
-            &[],
+    for db in each_backend().await {
+        let app = TestApp::spawn_full(
+            db,
+            |_| {},
+            &[("SWITCHBOARD_MONTHLY_BUDGET", "0.0100")],
+            false,
         )
         .await;
-    assert_eq!(r.status(), 201);
-    let c: Value = r.json().await.unwrap();
-    assert_eq!(c["estimated_cost_micros"], 6_800);
-    // Two more would make 0.0136: refused with the figures, and nothing of it will go.
-    let r = app
-        .post_json(
-            "/api/v1/campaigns",
-            &admin,
-            &campaign(&["16505550403", "16505550404"]),
-            &[],
-        )
-        .await;
-    assert_eq!(r.status(), 422);
-    let v: Value = r.json().await.unwrap();
-    assert_eq!(v["error"]["code"], "budget_exceeded", "{v}");
-    assert_eq!(v["error"]["details"]["month_to_date_micros"], 6_800);
-    let cancelled = v["error"]["details"]["cancelled_campaign"].clone();
-    let p = app
-        .get_json(&format!("/api/v1/campaigns/{cancelled}"), &admin)
-        .await;
-    assert_eq!(p["state"], "cancelled");
-    // Confirmed, it starts.
-    let mut confirmed = campaign(&["16505550403", "16505550404"]);
-    confirmed["confirm_budget"] = json!(true);
-    let r = app
-        .post_json("/api/v1/campaigns", &admin, &confirmed, &[])
-        .await;
-    assert_eq!(r.status(), 201);
-    while app.dispatcher.run_once(UnixMs::now()).await.unwrap() > 0 {}
-    assert_eq!(
-        app.em.outbox().len(),
-        4,
-        "the cancelled campaign sent nothing"
-    );
+        let admin = app.key(Role::Admin).await;
+        approve(&app, &admin, template("order_update", "UTILITY")).await;
+        let campaign = |to: &[&str]| {
+            json!({"name": "notices", "template": {"name": "order_update", "language": "en_US"},
+                   "components": [{"type": "body", "parameters": [{"type": "text", "text": "Ann"}, {"type": "text", "text": "42"}]}],
+                   "recipients": to.iter().map(|t| json!({"to": format!("+{t}")})).collect::<Vec<_>>()})
+        };
+        // 2 x 0.0034 = 0.0068: within the budget of 0.0100.
+        let r = app
+            .post_json(
+                "/api/v1/campaigns",
+                &admin,
+                &campaign(&["16505550401", "16505550402"]),
+                &[],
+            )
+            .await;
+        assert_eq!(r.status(), 201);
+        let c: Value = r.json().await.unwrap();
+        assert_eq!(c["estimated_cost_micros"], 6_800);
+        // Two more would make 0.0136: refused with the figures, and nothing of it will go.
+        let r = app
+            .post_json(
+                "/api/v1/campaigns",
+                &admin,
+                &campaign(&["16505550403", "16505550404"]),
+                &[],
+            )
+            .await;
+        assert_eq!(r.status(), 422);
+        let v: Value = r.json().await.unwrap();
+        assert_eq!(v["error"]["code"], "budget_exceeded", "{v}");
+        assert_eq!(v["error"]["details"]["month_to_date_micros"], 6_800);
+        let cancelled = v["error"]["details"]["cancelled_campaign"].clone();
+        let p = app
+            .get_json(&format!("/api/v1/campaigns/{cancelled}"), &admin)
+            .await;
+        assert_eq!(p["state"], "cancelled");
+        // Confirmed, it starts.
+        let mut confirmed = campaign(&["16505550403", "16505550404"]);
+        confirmed["confirm_budget"] = json!(true);
+        let r = app
+            .post_json("/api/v1/campaigns", &admin, &confirmed, &[])
+            .await;
+        assert_eq!(r.status(), 201);
+        while app.dispatcher.run_once(UnixMs::now()).await.unwrap() > 0 {}
+        assert_eq!(
+            app.em.outbox().len(),
+            4,
+            "the cancelled campaign sent nothing"
+        );
+    }
 }
