@@ -132,6 +132,98 @@ pub async fn estimate(
     Ok(total)
 }
 
+/// The estimated cost of sends not queued yet (a campaign's preview): the same pricing as
+/// [`estimate`], with the customers' windows where we know them; nothing is recorded.
+pub async fn estimate_unsent(
+    store: &Store,
+    sends: &[&switchboard_store::NewSend],
+    now: UnixMs,
+) -> Result<Micros, StoreError> {
+    if sends.is_empty() {
+        return Ok(Micros(0));
+    }
+    let card = active_card(store, now).await?;
+    let markets = Markets::default();
+    let month = now.month();
+    let wa_ids: Vec<String> = sends
+        .iter()
+        .filter_map(|s| s.contact.wa_id.clone())
+        .collect();
+    let known = store.contact_ids_by_wa_ids(&wa_ids).await?;
+    let mut windows: HashMap<(String, i64), (Option<i64>, Option<i64>)> = HashMap::new();
+    let mut by_number: HashMap<&str, Vec<i64>> = HashMap::new();
+    for s in sends {
+        if let Some(c) = s.contact.wa_id.as_ref().and_then(|w| known.get(w)) {
+            by_number.entry(&s.phone_number_id).or_default().push(*c);
+        }
+    }
+    for (number, contacts) in by_number {
+        for (c, w) in store.window_facts(number, &contacts).await? {
+            windows.insert((number.to_owned(), c), w);
+        }
+    }
+    // A template's category is the registry's (what the policy used); cached per template.
+    let mut categories: HashMap<(String, String, String), Option<PriceCategory>> = HashMap::new();
+    let mut counts: HashMap<(String, String), i64> = HashMap::new();
+    let mut total = Micros(0);
+    for s in sends {
+        let category = match &s.content {
+            switchboard_cloudapi::send::OutboundContent::Template(t) => {
+                let key = (
+                    s.waba_id.clone(),
+                    t.name.clone(),
+                    t.language.code.clone().unwrap_or_default(),
+                );
+                if !categories.contains_key(&key) {
+                    let c = store.template_category(&key.0, &key.1, &key.2).await?;
+                    categories.insert(key.clone(), c.as_deref().and_then(PriceCategory::parse));
+                }
+                match categories[&key] {
+                    Some(c) => c,
+                    None => continue,
+                }
+            }
+            _ => PriceCategory::Service,
+        };
+        let market = market_of(&markets, &s.recipient);
+        let key = (market.clone(), category.as_str().to_owned());
+        if !counts.contains_key(&key) {
+            let c = store
+                .month_counts(&month, std::slice::from_ref(&key))
+                .await?;
+            counts.insert(key.clone(), c.get(&key).copied().unwrap_or(0));
+        }
+        let seq = counts[&key];
+        let (last_inbound, fep) = s
+            .contact
+            .wa_id
+            .as_ref()
+            .and_then(|w| known.get(w))
+            .and_then(|c| windows.get(&(s.phone_number_id.clone(), *c)))
+            .copied()
+            .unwrap_or((None, None));
+        let p = price(
+            &card,
+            &PriceQuery {
+                category,
+                market: &market,
+                service_window_open: switchboard_domain::window::window_open(
+                    last_inbound.map(UnixMs),
+                    now,
+                ),
+                free_entry_point_open: fep.is_some_and(|f| f > now.0),
+                auth_international: false,
+                month_to_date: seq as u64,
+            },
+        );
+        if p.pricing_type == "regular" {
+            counts.insert(key, seq + 1);
+        }
+        total = total + p.micros;
+    }
+    Ok(total)
+}
+
 /// What Meta reported for one message.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Billed {

@@ -70,7 +70,44 @@ const NUMBER_MONTH_ESTIMATE: &str = "SELECT CAST(COALESCE(SUM(c.estimate_micros)
 const CAMPAIGN_ESTIMATE: &str = "SELECT CAST(COALESCE(SUM(c.estimate_micros), 0) AS BIGINT) FROM message_costs c JOIN outbound o ON o.id = c.outbound_id \
      WHERE o.campaign_id = $1 AND o.state NOT IN ('refused', 'cancelled')";
 
+const TEMPLATE_CATEGORY: &str =
+    "SELECT category FROM template_state WHERE waba_id = $1 AND name = $2 AND language = $3";
+
 impl Store {
+    /// A template's category as the registry knows it (`MARKETING`, `UTILITY`, …).
+    pub async fn template_category(
+        &self,
+        waba_id: &str,
+        name: &str,
+        language: &str,
+    ) -> Result<Option<String>, StoreError> {
+        with_pool!(&self.pool, p => {
+            let row: Option<(Option<String>,)> = sqlx::query_as(TEMPLATE_CATEGORY).bind(waba_id).bind(name).bind(language).fetch_optional(p).await?;
+            Ok(row.and_then(|r| r.0))
+        })
+    }
+
+    /// Contact ids of these phone numbers (`wa_id`s) where known.
+    pub async fn contact_ids_by_wa_ids(
+        &self,
+        wa_ids: &[String],
+    ) -> Result<HashMap<String, i64>, StoreError> {
+        let mut out = HashMap::new();
+        for chunk in wa_ids.chunks(500) {
+            let rows: Vec<(String, i64)> = with_pool!(&self.pool, p => {
+                let mut q = sqlx::QueryBuilder::new("SELECT wa_id, id FROM contacts WHERE wa_id IN (");
+                let mut sep = q.separated(", ");
+                for w in chunk {
+                    sep.push_bind(w.as_str());
+                }
+                q.push(")");
+                q.build_query_as().fetch_all(p).await?
+            });
+            out.extend(rows);
+        }
+        Ok(out)
+    }
+
     pub async fn import_rate_card(
         &self,
         effective: &str,

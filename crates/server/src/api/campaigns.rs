@@ -57,6 +57,61 @@ struct NewCampaignBody {
     /// Start even if the estimate passes the number's monthly budget.
     #[serde(default)]
     confirm_budget: bool,
+    /// Only say what the campaign would do and cost; nothing is stored or sent.
+    #[serde(default)]
+    dry_run: bool,
+}
+
+/// What a campaign would do before it starts: the policy's decision for every recipient
+/// (counted by refusal code), its estimated cost, and the number's budget.
+async fn preview(
+    state: &AppState,
+    sends: &[switchboard_store::NewSend],
+    number: &crate::config::NumberConfig,
+    now: UnixMs,
+) -> Result<Value, ApiError> {
+    let limits = PolicyLimits {
+        marketing_cap: state.config.outbound.marketing_cap_per_user,
+    };
+    let mut allowed = Vec::new();
+    let mut refused: std::collections::BTreeMap<&'static str, u64> = Default::default();
+    let mut held = 0u64;
+    for chunk in sends.chunks(1_000) {
+        let out = state.store.submit_sends(chunk, limits, now, true).await?;
+        for (send, decision) in chunk.iter().zip(out) {
+            match decision {
+                switchboard_store::Submitted::Checked(
+                    switchboard_domain::policy::Decision::Allow { .. },
+                ) => allowed.push(send),
+                switchboard_store::Submitted::Checked(
+                    switchboard_domain::policy::Decision::Hold { .. },
+                ) => {
+                    held += 1;
+                    allowed.push(send);
+                }
+                switchboard_store::Submitted::Checked(
+                    switchboard_domain::policy::Decision::Refuse(r),
+                ) => *refused.entry(r.code).or_default() += 1,
+                _ => {}
+            }
+        }
+    }
+    let estimate = crate::costs::estimate_unsent(&state.store, &allowed, now).await?;
+    let month = state
+        .store
+        .number_month_estimate(&number.phone_number_id, &now.month(), None)
+        .await?;
+    Ok(json!({
+        "dry_run": true,
+        "recipients": sends.len(),
+        "would_send": allowed.len(),
+        "would_hold_for_messaging_limit": held,
+        "would_refuse": refused,
+        "estimated_cost_micros": estimate.0,
+        "month_to_date_micros": month,
+        "budget_micros": number.monthly_budget_micros,
+        "over_budget": number.monthly_budget_micros.is_some_and(|b| month + estimate.0 > b),
+    }))
 }
 
 #[derive(Deserialize)]
@@ -187,6 +242,12 @@ async fn create(
         send.not_before_ms = Some(schedule);
         send.park = true;
         sends.push(send);
+    }
+    if b.dry_run {
+        return Ok((
+            StatusCode::OK,
+            Json(preview(&state, &sends, &number, now).await?),
+        ));
     }
     let audience = match (&b.recipients, &b.filter) {
         (Some(r), _) => json!({"recipients": r.len()}),

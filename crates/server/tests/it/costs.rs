@@ -180,6 +180,36 @@ async fn a_campaign_over_the_monthly_budget_needs_confirmation() {
                    "components": [{"type": "body", "parameters": [{"type": "text", "text": "Ann"}, {"type": "text", "text": "42"}]}],
                    "recipients": to.iter().map(|t| json!({"to": format!("+{t}")})).collect::<Vec<_>>()})
         };
+        // Before it starts: what it would do and cost; nothing is stored or sent.
+        let mut preview = campaign(&["16505550401", "16505550402", "16505550403", "16505550404"]);
+        preview["dry_run"] = json!(true);
+        let r = app
+            .post_json("/api/v1/campaigns", &admin, &preview, &[])
+            .await;
+        assert_eq!(r.status(), 200);
+        let v: Value = r.json().await.unwrap();
+        assert_eq!(
+            (
+                v["would_send"].as_u64(),
+                v["estimated_cost_micros"].as_i64()
+            ),
+            (Some(4), Some(13_600)),
+            "{v}"
+        );
+        assert_eq!(v["over_budget"], true);
+        assert!(
+            app.store
+                .outbound_counts(&app.number)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        assert!(
+            app.get_json("/api/v1/campaigns", &admin).await["data"]
+                .as_array()
+                .unwrap()
+                .is_empty()
+        );
         // 2 x 0.0034 = 0.0068: within the budget of 0.0100.
         let r = app
             .post_json(
