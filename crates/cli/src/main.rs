@@ -40,6 +40,11 @@ enum Command {
         #[command(subcommand)]
         command: TemplatesCommand,
     },
+    /// People who log in to the inbox.
+    Users {
+        #[command(subcommand)]
+        command: UsersCommand,
+    },
     /// Rate cards: import Meta's rates CSV (and volume-tier CSV) with an effective date.
     Rates {
         #[command(subcommand)]
@@ -120,6 +125,31 @@ enum ApikeyCommand {
     /// Revoke a key by id.
     Revoke {
         id: i64,
+        #[command(flatten)]
+        config: ConfigArgs,
+    },
+}
+
+#[derive(Subcommand)]
+enum UsersCommand {
+    /// Add a user; without --password one is generated and printed once.
+    Add {
+        #[arg(long)]
+        email: String,
+        #[arg(long, value_parser = ["admin", "agent"])]
+        role: String,
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long)]
+        team: Option<String>,
+        /// Prefer the environment (SWITCHBOARD_NEW_PASSWORD) over the command line.
+        #[arg(long, env = "SWITCHBOARD_NEW_PASSWORD", hide_env_values = true)]
+        password: Option<String>,
+        #[command(flatten)]
+        config: ConfigArgs,
+    },
+    /// List users (never their passwords).
+    List {
         #[command(flatten)]
         config: ConfigArgs,
     },
@@ -319,6 +349,71 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         },
         Command::Emulator(args) => run_emulator(args).await?,
         Command::Templates { command } => templates::run(command).await?,
+        Command::Users { command } => match command {
+            UsersCommand::Add {
+                email,
+                role,
+                name,
+                team,
+                password,
+                config,
+            } => {
+                anyhow::ensure!(
+                    email.contains('@') && email.len() <= 254,
+                    "--email must be an email address"
+                );
+                let generated = password.is_none();
+                let password =
+                    password.unwrap_or_else(switchboard_server::agents::generate_password);
+                anyhow::ensure!(
+                    password.chars().count() >= 12,
+                    "the password must have at least 12 characters"
+                );
+                let config = load_config(&config)?;
+                let store = open_store(&config).await?;
+                let hash = switchboard_server::agents::hash_password(&password)
+                    .map_err(|e| anyhow::anyhow!(e))?;
+                let name =
+                    name.unwrap_or_else(|| email.split('@').next().unwrap_or(&email).to_owned());
+                let id = store
+                    .create_user(
+                        &switchboard_store::NewUser {
+                            email: email.clone(),
+                            name: name.clone(),
+                            role: role.clone(),
+                            team: team.clone(),
+                            password_hash: hash,
+                        },
+                        switchboard_server::UnixMs::now().0,
+                    )
+                    .await?
+                    .ok_or_else(|| {
+                        anyhow::anyhow!("a user with the email {email} exists already")
+                    })?;
+                eprintln!(
+                    "Added user {id}: {name} <{email}>, {role}{}",
+                    team.map(|t| format!(", team {t}")).unwrap_or_default()
+                );
+                if generated {
+                    eprintln!("Their password is shown once; give it to them now:");
+                    println!("{password}");
+                }
+            }
+            UsersCommand::List { config } => {
+                let config = load_config(&config)?;
+                let store = open_store(&config).await?;
+                for u in store.users().await? {
+                    println!(
+                        "{:>4}  {:<30} {:<6} {:<16} {}",
+                        u.id,
+                        u.email,
+                        u.role,
+                        u.team.as_deref().unwrap_or("-"),
+                        u.name
+                    );
+                }
+            }
+        },
         Command::Rates { command } => match command {
             RatesCommand::Import {
                 rates,

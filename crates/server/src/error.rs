@@ -15,6 +15,12 @@ pub enum ApiError {
     MissingCredentials,
     #[error("This API key is not valid or has been revoked.")]
     InvalidCredentials,
+    #[error("Log in first; the session is missing or has expired.")]
+    NotLoggedIn,
+    #[error(
+        "This request is missing the session's CSRF token (send it as x-csrf-token); reload the page and try again."
+    )]
+    Csrf,
     #[error("This action needs the {needed} role; your key has the {has} role.")]
     Forbidden {
         needed: &'static str,
@@ -46,6 +52,8 @@ impl ApiError {
         match self {
             ApiError::MissingCredentials => "missing_credentials",
             ApiError::InvalidCredentials => "invalid_credentials",
+            ApiError::NotLoggedIn => "not_logged_in",
+            ApiError::Csrf => "csrf_token_invalid",
             ApiError::Forbidden { .. } => "forbidden",
             ApiError::NotFound { .. } => "not_found",
             ApiError::Invalid { .. } => "invalid_request",
@@ -57,7 +65,10 @@ impl ApiError {
 
     pub fn status(&self) -> StatusCode {
         match self {
-            ApiError::MissingCredentials | ApiError::InvalidCredentials => StatusCode::UNAUTHORIZED,
+            ApiError::MissingCredentials | ApiError::InvalidCredentials | ApiError::NotLoggedIn => {
+                StatusCode::UNAUTHORIZED
+            }
+            ApiError::Csrf => StatusCode::FORBIDDEN,
             ApiError::Forbidden { .. } => StatusCode::FORBIDDEN,
             ApiError::NotFound { .. } => StatusCode::NOT_FOUND,
             ApiError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,

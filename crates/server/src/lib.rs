@@ -8,6 +8,7 @@
 //! The public listener serves health, readiness and the API; Prometheus metrics are on a listener
 //! of their own so they are never exposed on the public port by accident.
 
+pub mod agents;
 pub mod api;
 pub mod auth;
 pub mod config;
@@ -42,6 +43,7 @@ pub struct AppState {
     pub inbound: Arc<inbound::Inbound>,
     pub outbound: Arc<outbound::Outbound>,
     pub graph: switchboard_graph::GraphClient,
+    pub logins: Arc<agents::LoginLimiter>,
 }
 
 /// A built, bound application: listeners are open (so the ports are known) but nothing is
@@ -167,6 +169,7 @@ impl Application {
             inbound,
             outbound,
             graph,
+            logins: Arc::default(),
         };
         let template_sync: StartupTask = Box::pin(outbound::templates::keep_synced(
             state.store.clone(),

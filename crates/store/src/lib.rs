@@ -24,6 +24,7 @@ mod read;
 mod registry;
 #[cfg(feature = "testing")]
 pub mod testing;
+mod users;
 
 pub use api_keys::{ApiKeyRecord, NewApiKey};
 pub use campaigns::{CampaignAction, CampaignRow, NewCampaign, Progress};
@@ -41,6 +42,7 @@ pub use outbound::{
 };
 pub use read::{ContactRow, ConversationFilter, ConversationRow, MessageRow, StatusRow};
 pub use registry::{TemplateEvent, TemplateRow};
+pub use users::{Assigned, ConversationEvent, Hand, NewUser, UserRow};
 
 use std::str::FromStr;
 use std::time::Duration;

@@ -387,3 +387,55 @@ fn rates_import_and_forecast() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn users_add_prints_a_generated_password_once_and_refuses_duplicates() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("sb.db").display());
+    let out = bin()
+        .args([
+            "users",
+            "add",
+            "--email",
+            "lead@example.com",
+            "--role",
+            "admin",
+            "--team",
+            "support",
+            "--database-url",
+            &db,
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let password = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    assert_eq!(password.len(), 20, "{password}");
+    let again = bin()
+        .args([
+            "users",
+            "add",
+            "--email",
+            "lead@example.com",
+            "--role",
+            "agent",
+            "--database-url",
+            &db,
+        ])
+        .output()
+        .unwrap();
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("exists already"));
+    let list = bin()
+        .args(["users", "list", "--database-url", &db])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&list.stdout);
+    assert!(
+        text.contains("lead@example.com") && text.contains("support") && !text.contains(&password),
+        "{text}"
+    );
+}

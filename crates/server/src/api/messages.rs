@@ -78,7 +78,7 @@ pub fn message_json(row: &OutboundRow, history: Option<&[HistoryStep]>) -> Value
 
 /// A refusal as the API answers it: 422 with the policy's code and sentence, and the stored
 /// message when there is one (a refusal remembered for its idempotency key).
-fn refusal(decision: Value, message: Option<Value>) -> Response {
+pub(crate) fn refusal(decision: Value, message: Option<Value>) -> Response {
     let mut body = json!({
         "error": {"code": decision["code"], "message": decision["message"]},
         "decision": decision,
@@ -89,12 +89,12 @@ fn refusal(decision: Value, message: Option<Value>) -> Response {
     (StatusCode::UNPROCESSABLE_ENTITY, Json(body)).into_response()
 }
 
-fn stored_refusal(row: &OutboundRow) -> Option<Value> {
+pub(crate) fn stored_refusal(row: &OutboundRow) -> Option<Value> {
     let d: Value = serde_json::from_str(&row.decision).ok()?;
     (d["decision"] == "refuse").then_some(d)
 }
 
-fn decision_json(d: &Decision) -> Value {
+pub(crate) fn decision_json(d: &Decision) -> Value {
     serde_json::to_value(d).unwrap_or(Value::Null)
 }
 

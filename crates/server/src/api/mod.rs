@@ -8,6 +8,7 @@ mod campaigns;
 mod consent;
 mod conversations;
 mod costs;
+mod inbox;
 mod keys;
 mod messages;
 mod templates;
@@ -50,6 +51,15 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/costs"),
     ("post", "/api/v1/forecast"),
     ("get", "/api/v1/rate-cards"),
+    ("post", "/api/v1/auth/login"),
+    ("post", "/api/v1/auth/logout"),
+    ("get", "/api/v1/auth/me"),
+    ("post", "/api/v1/conversations/{id}/claim"),
+    ("post", "/api/v1/conversations/{id}/release"),
+    ("post", "/api/v1/conversations/{id}/assign"),
+    ("post", "/api/v1/conversations/{id}/take-over"),
+    ("post", "/api/v1/conversations/{id}/reply"),
+    ("get", "/api/v1/conversations/{id}/events"),
     ("get", "/api/v1/campaigns"),
     ("post", "/api/v1/campaigns"),
     ("get", "/api/v1/campaigns/{id}"),
@@ -68,6 +78,7 @@ pub fn router() -> Router<AppState> {
         .merge(campaigns::router())
         .merge(templates::router())
         .merge(costs::router())
+        .merge(inbox::router())
 }
 
 /// The OpenAPI document of the whole API.

@@ -7,6 +7,7 @@ mod costs;
 mod health;
 mod helpers;
 mod inbound;
+mod inbox;
 mod openapi;
 mod outbound;
 mod read_api;

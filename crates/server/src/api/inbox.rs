@@ -1,0 +1,401 @@
+//! The inbox's rules, enforced by the server: log in and out; a conversation has one
+//! assignee; claiming takes an unassigned one, a transfer is the holder's (or an admin's), a
+//! take-over is explicit and recorded, and its previous holder is told; replying requires
+//! holding the conversation, and a reply written against an older view of the thread is
+//! refused until confirmed. Another agent's reply is refused with a clear message, not hidden.
+
+use axum::body::Bytes;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use switchboard_domain::pacing::Lane;
+use switchboard_domain::{Role, UnixMs};
+use switchboard_store::{Hand, PolicyLimits, Submitted};
+
+use super::Id;
+use super::messages::{decision_json, message_json, refusal, stored_refusal};
+use crate::AppState;
+use crate::agents::{
+    Agent, SESSION_MS, clear_cookie, random_token, session_cookie, token_hash, verify_password,
+};
+use crate::error::ApiError;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/auth/login", post(login))
+        .route("/auth/logout", post(logout))
+        .route("/auth/me", get(me))
+        .route("/conversations/{id}/claim", post(claim))
+        .route("/conversations/{id}/release", post(release))
+        .route("/conversations/{id}/assign", post(assign))
+        .route("/conversations/{id}/take-over", post(take_over))
+        .route("/conversations/{id}/reply", post(reply))
+        .route("/conversations/{id}/events", get(events))
+}
+
+fn secure(headers: &HeaderMap) -> bool {
+    headers
+        .get("x-forwarded-proto")
+        .and_then(|v| v.to_str().ok())
+        == Some("https")
+}
+
+#[derive(Deserialize)]
+struct Login {
+    email: String,
+    password: String,
+}
+
+async fn login(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let l: Login = serde_json::from_slice(&body)
+        .map_err(|_| ApiError::invalid("body", "Send {\"email\", \"password\"}."))?;
+    let email = l.email.trim().to_lowercase();
+    if let Err(wait) = state.logins.check(&email) {
+        return Err(ApiError::Rejected {
+            code: "too_many_attempts",
+            message: format!(
+                "Too many failed logins for this account; try again in {} minute(s).",
+                wait.div_ceil(60)
+            ),
+            details: json!({"retry_after_secs": wait}),
+        });
+    }
+    let user = state.store.user_by_email(&email).await?;
+    // Verify even for an unknown account, so timing does not tell which emails exist.
+    let (phc, user) = match user {
+        Some(u) if u.disabled_at_ms.is_none() => (u.password_hash.clone(), Some(u)),
+        _ => (dummy_hash(), None),
+    };
+    let password = l.password;
+    let ok = tokio::task::spawn_blocking(move || verify_password(&password, &phc))
+        .await
+        .unwrap_or(false);
+    let Some(user) = user.filter(|_| ok) else {
+        state.logins.failed(&email);
+        tracing::info!("failed login");
+        return Err(ApiError::Rejected {
+            code: "invalid_login",
+            message: "The email or password is not right.".into(),
+            details: Value::Null,
+        });
+    };
+    state.logins.succeeded(&email);
+    let token = random_token();
+    let csrf = random_token();
+    let now = UnixMs::now().0;
+    state
+        .store
+        .create_session(&token_hash(&token), user.id, &csrf, now, now + SESSION_MS)
+        .await?;
+    Ok((
+        [(header::SET_COOKIE, session_cookie(&token, secure(&headers)))],
+        Json(json!({"user": user, "csrf_token": csrf})),
+    )
+        .into_response())
+}
+
+async fn logout(
+    agent: Agent,
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    state.store.delete_session(&agent.token_hash).await?;
+    Ok((
+        [(header::SET_COOKIE, clear_cookie(secure(&headers)))],
+        StatusCode::NO_CONTENT,
+    )
+        .into_response())
+}
+
+#[derive(Deserialize)]
+struct Since {
+    since: Option<i64>,
+}
+
+/// Who is logged in, their CSRF token, and conversations taken over from them since `since`.
+async fn me(
+    agent: Agent,
+    State(state): State<AppState>,
+    Query(q): Query<Since>,
+) -> Result<Json<Value>, ApiError> {
+    let taken = state
+        .store
+        .taken_from(agent.user.id, q.since.unwrap_or(0))
+        .await?;
+    Ok(Json(
+        json!({"user": agent.user, "csrf_token": agent.csrf, "taken_over_from_you": taken}),
+    ))
+}
+
+async fn name_of(state: &AppState, id: Option<i64>) -> String {
+    match id {
+        None => "nobody".into(),
+        Some(id) => state
+            .store
+            .user(id)
+            .await
+            .map(|u| u.name)
+            .unwrap_or_else(|_| format!("user {id}")),
+    }
+}
+
+async fn conversation_exists(state: &AppState, id: i64) -> Result<(), ApiError> {
+    state
+        .store
+        .conversation(id)
+        .await
+        .map(|_| ())
+        .map_err(|e| super::not_found_or(e, format!("Conversation {id}")))
+}
+
+async fn claim(
+    agent: Agent,
+    State(state): State<AppState>,
+    Id(id): Id,
+) -> Result<Json<Value>, ApiError> {
+    conversation_exists(&state, id).await?;
+    let a = state
+        .store
+        .assign_conversation(
+            id,
+            Some(agent.user.id),
+            agent.user.id,
+            Hand::IfUnassigned,
+            "claimed",
+            UnixMs::now().0,
+        )
+        .await?;
+    if !a.applied {
+        return Err(ApiError::Conflict {
+            code: "assigned_to_other",
+            message: format!(
+                "{} holds this conversation; ask them to transfer it, or take it over.",
+                name_of(&state, a.previous).await
+            ),
+        });
+    }
+    Ok(Json(json!({"conversation_id": id, "assignee": a.assignee})))
+}
+
+async fn release(
+    agent: Agent,
+    State(state): State<AppState>,
+    Id(id): Id,
+) -> Result<Json<Value>, ApiError> {
+    conversation_exists(&state, id).await?;
+    let a = state
+        .store
+        .assign_conversation(
+            id,
+            None,
+            agent.user.id,
+            Hand::IfHeldByActor,
+            "released",
+            UnixMs::now().0,
+        )
+        .await?;
+    if !a.applied {
+        return Err(ApiError::Conflict {
+            code: "not_assignee",
+            message: "Only the agent holding a conversation can release it.".into(),
+        });
+    }
+    Ok(Json(json!({"conversation_id": id, "assignee": null})))
+}
+
+#[derive(Deserialize)]
+struct AssignTo {
+    user_id: i64,
+}
+
+/// A transfer by the holder, or an assignment by an admin.
+async fn assign(
+    agent: Agent,
+    State(state): State<AppState>,
+    Id(id): Id,
+    body: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    let to: AssignTo = serde_json::from_slice(&body)
+        .map_err(|_| ApiError::invalid("body", "Send {\"user_id\"}."))?;
+    conversation_exists(&state, id).await?;
+    let target = state
+        .store
+        .user(to.user_id)
+        .await
+        .map_err(|e| super::not_found_or(e, format!("User {}", to.user_id)))?;
+    if target.disabled_at_ms.is_some() {
+        return Err(ApiError::invalid("user_id", "That user is disabled."));
+    }
+    let hand = if agent.role == Role::Admin {
+        Hand::Regardless
+    } else {
+        Hand::IfHeldByActor
+    };
+    let a = state
+        .store
+        .assign_conversation(
+            id,
+            Some(target.id),
+            agent.user.id,
+            hand,
+            "transferred",
+            UnixMs::now().0,
+        )
+        .await?;
+    if !a.applied {
+        return Err(ApiError::Conflict {
+            code: "not_assignee",
+            message: format!(
+                "{} holds this conversation; only they (or an admin) can transfer it.",
+                name_of(&state, a.previous).await
+            ),
+        });
+    }
+    Ok(Json(
+        json!({"conversation_id": id, "assignee": a.assignee, "previous": a.previous}),
+    ))
+}
+
+/// Takes a conversation from whoever holds it: recorded, and the previous holder is told
+/// (`GET /api/v1/auth/me` lists what was taken from them).
+async fn take_over(
+    agent: Agent,
+    State(state): State<AppState>,
+    Id(id): Id,
+) -> Result<Json<Value>, ApiError> {
+    conversation_exists(&state, id).await?;
+    let a = state
+        .store
+        .assign_conversation(
+            id,
+            Some(agent.user.id),
+            agent.user.id,
+            Hand::Regardless,
+            "taken_over",
+            UnixMs::now().0,
+        )
+        .await?;
+    Ok(Json(
+        json!({"conversation_id": id, "assignee": a.assignee, "previous": a.previous, "previous_name": name_of(&state, a.previous).await}),
+    ))
+}
+
+async fn events(
+    agent: Agent,
+    State(state): State<AppState>,
+    Id(id): Id,
+) -> Result<Json<Value>, ApiError> {
+    let _ = agent;
+    conversation_exists(&state, id).await?;
+    Ok(Json(
+        json!({"data": state.store.conversation_events(id).await?}),
+    ))
+}
+
+/// A reply from the holder: Meta's message body without a recipient (the conversation's
+/// customer), plus `seen_message_id` (the newest message the agent saw) and `confirm`.
+async fn reply(
+    agent: Agent,
+    State(state): State<AppState>,
+    Id(id): Id,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let conv = state
+        .store
+        .conversation(id)
+        .await
+        .map_err(|e| super::not_found_or(e, format!("Conversation {id}")))?;
+    let holder = conv.assignee.as_deref().and_then(|a| a.parse::<i64>().ok());
+    match holder {
+        Some(h) if h == agent.user.id => {}
+        Some(h) => {
+            return Err(ApiError::Conflict {
+                code: "not_assignee",
+                message: format!(
+                    "{} holds this conversation, so your reply was not sent; take it over to reply.",
+                    name_of(&state, Some(h)).await
+                ),
+            });
+        }
+        None => {
+            return Err(ApiError::Conflict {
+                code: "not_assigned",
+                message: "Nobody holds this conversation yet; claim it, then reply.".into(),
+            });
+        }
+    }
+    let mut v: Value = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::invalid("body", format!("The body is not JSON: {e}.")))?;
+    let obj = v
+        .as_object_mut()
+        .ok_or_else(|| ApiError::invalid("body", "The body must be a JSON object."))?;
+    let seen = obj.remove("seen_message_id").and_then(|s| s.as_i64());
+    let confirm = obj
+        .remove("confirm")
+        .and_then(|c| c.as_bool())
+        .unwrap_or(false);
+    if let (Some(seen), false) = (seen, confirm)
+        && let Some(latest) = state.store.last_message_id(id).await?
+        && latest > seen
+    {
+        return Err(ApiError::Rejected {
+            code: "thread_changed",
+            message: "New messages arrived in this conversation since you started writing; read them, then send again (with \"confirm\": true to send as written).".into(),
+            details: json!({"latest_message_id": latest}),
+        });
+    }
+    let (number, wa_id, bsuid) = state.store.conversation_target(id).await?;
+    match (wa_id, bsuid) {
+        (Some(w), _) => obj.insert("to".into(), json!(format!("+{w}"))),
+        (None, Some(b)) => obj.insert("recipient".into(), json!(b)),
+        (None, None) => {
+            return Err(ApiError::Conflict {
+                code: "no_recipient",
+                message: "This conversation's customer has no phone number or BSUID to reply to."
+                    .into(),
+            });
+        }
+    };
+    obj.insert("from".into(), json!(number));
+    obj.insert("lane".into(), json!(Lane::Agent.as_str()));
+    let raw = serde_json::to_vec(&v).map_err(|e| ApiError::Internal(Box::new(e)))?;
+    let mut new = crate::outbound::parse_send(&state.outbound, &raw)?;
+    new.created_by = Some(format!("user:{}", agent.user.id));
+    let limits = PolicyLimits {
+        marketing_cap: state.config.outbound.marketing_cap_per_user,
+    };
+    let out = state
+        .store
+        .submit_sends(&[new], limits, UnixMs::now(), false)
+        .await?;
+    Ok(match out.into_iter().next() {
+        Some(Submitted::New(row)) => {
+            if let Some(d) = stored_refusal(&row) {
+                return Ok(refusal(d, Some(message_json(&row, None))));
+            }
+            if let Err(e) = crate::costs::estimate(&state.store, &[&row], UnixMs::now()).await {
+                tracing::error!(error = %crate::error::error_chain(&e), "could not record a cost estimate");
+            }
+            state.outbound.wake(&number);
+            (StatusCode::ACCEPTED, Json(message_json(&row, None))).into_response()
+        }
+        Some(Submitted::Refused(d)) => refusal(decision_json(&d), None),
+        _ => return Err(ApiError::Internal("no submit result".into())),
+    })
+}
+
+/// A real Argon2id hash to verify against when the account does not exist (same cost).
+fn dummy_hash() -> String {
+    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DUMMY
+        .get_or_init(|| crate::agents::hash_password(&random_token()).unwrap_or_default())
+        .clone()
+}

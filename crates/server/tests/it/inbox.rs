@@ -1,0 +1,309 @@
+//! The inbox's rules as agents meet them: log in (rate-limited), one assignee per
+//! conversation, claims that cannot both win, transfers, recorded take-overs that tell the
+//! previous holder, replies refused for anyone but the holder, and a warning when the thread
+//! changed while a reply was written. Sessions are cookies with a CSRF token.
+
+use serde_json::{Value, json};
+use switchboard_domain::UnixMs;
+use switchboard_store::testing::each_backend;
+
+use crate::helpers::{TestApp, error_code};
+
+struct Session {
+    cookie: String,
+    csrf: String,
+    id: i64,
+}
+
+impl TestApp {
+    async fn add_user(&self, email: &str, name: &str, role: &str) -> i64 {
+        let hash = switchboard_server::agents::hash_password("a long enough password").unwrap();
+        self.store
+            .create_user(
+                &switchboard_store::NewUser {
+                    email: email.into(),
+                    name: name.into(),
+                    role: role.into(),
+                    team: Some("support".into()),
+                    password_hash: hash,
+                },
+                UnixMs::now().0,
+            )
+            .await
+            .unwrap()
+            .unwrap()
+    }
+
+    async fn login(&self, email: &str, password: &str) -> reqwest::Response {
+        self.http
+            .post(format!("{}/api/v1/auth/login", self.base))
+            .json(&json!({"email": email, "password": password}))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    async fn session(&self, email: &str) -> Session {
+        let r = self.login(email, "a long enough password").await;
+        assert_eq!(r.status(), 200);
+        let set = r.headers()["set-cookie"].to_str().unwrap().to_owned();
+        assert!(
+            set.contains("HttpOnly") && set.contains("SameSite=Lax"),
+            "{set}"
+        );
+        let cookie = set.split(';').next().unwrap().to_owned();
+        let v: Value = r.json().await.unwrap();
+        Session {
+            cookie,
+            csrf: v["csrf_token"].as_str().unwrap().to_owned(),
+            id: v["user"]["id"].as_i64().unwrap(),
+        }
+    }
+
+    async fn act(&self, s: &Session, path: &str, body: Value) -> reqwest::Response {
+        self.http
+            .post(format!("{}{path}", self.base))
+            .header("cookie", &s.cookie)
+            .header("x-csrf-token", &s.csrf)
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+    }
+}
+
+#[tokio::test]
+async fn two_agents_one_conversation_and_no_overriding() {
+    for db in each_backend().await {
+        let backend = db.backend;
+        let app = TestApp::spawn(db).await;
+        app.add_user("ann@example.com", "Ann", "agent").await;
+        app.add_user("bob@example.com", "Bob", "agent").await;
+        let a = app.session("ann@example.com").await;
+        let b = app.session("bob@example.com").await;
+        app.customer_writes("16505550501", TestApp::text("Hello, is anyone there?"));
+        app.settle().await;
+        let key = app.key(switchboard_domain::Role::Admin).await;
+        let conv = app.get_json("/api/v1/conversations", &key).await["data"][0]["id"]
+            .as_i64()
+            .unwrap();
+        let reply = json!({"type": "text", "text": {"body": "Hi! Ann here."}});
+
+        // Nobody holds it: replying needs a claim first.
+        let (status, code, _) = error_code(
+            app.act(
+                &a,
+                &format!("/api/v1/conversations/{conv}/reply"),
+                reply.clone(),
+            )
+            .await,
+        )
+        .await;
+        assert_eq!(
+            (status, code.as_str()),
+            (409, "not_assigned"),
+            "{backend:?}"
+        );
+        // Ann claims; Bob's claim loses and says who holds it.
+        assert_eq!(
+            app.act(
+                &a,
+                &format!("/api/v1/conversations/{conv}/claim"),
+                json!({})
+            )
+            .await
+            .status(),
+            200
+        );
+        let (status, code, message) = error_code(
+            app.act(
+                &b,
+                &format!("/api/v1/conversations/{conv}/claim"),
+                json!({}),
+            )
+            .await,
+        )
+        .await;
+        assert_eq!((status, code.as_str()), (409, "assigned_to_other"));
+        assert!(message.contains("Ann"), "{message}");
+
+        // Ann replies; Bob's reply is refused by the server, naming Ann.
+        let r = app
+            .act(
+                &a,
+                &format!("/api/v1/conversations/{conv}/reply"),
+                reply.clone(),
+            )
+            .await;
+        assert_eq!(r.status(), 202, "{backend:?}");
+        let (status, code, message) = error_code(
+            app.act(
+                &b,
+                &format!("/api/v1/conversations/{conv}/reply"),
+                json!({"type": "text", "text": {"body": "Bob here"}}),
+            )
+            .await,
+        )
+        .await;
+        assert_eq!((status, code.as_str()), (409, "not_assignee"));
+        assert!(message.contains("Ann holds this conversation"), "{message}");
+        assert_eq!(app.dispatcher.run_once(UnixMs::now()).await.unwrap(), 1);
+        assert_eq!(app.em.outbox().len(), 1, "only Ann's reply went out");
+
+        // The customer writes again while Ann's next reply is being written: warned first.
+        let seen = app.store.last_message_id(conv).await.unwrap().unwrap();
+        app.customer_writes("16505550501", TestApp::text("Actually, one more thing"));
+        app.settle().await;
+        let mut late =
+            json!({"type": "text", "text": {"body": "Anything else?"}, "seen_message_id": seen});
+        let (status, code, _) = error_code(
+            app.act(
+                &a,
+                &format!("/api/v1/conversations/{conv}/reply"),
+                late.clone(),
+            )
+            .await,
+        )
+        .await;
+        assert_eq!(
+            (status, code.as_str()),
+            (422, "thread_changed"),
+            "{backend:?}"
+        );
+        late["confirm"] = json!(true);
+        assert_eq!(
+            app.act(&a, &format!("/api/v1/conversations/{conv}/reply"), late)
+                .await
+                .status(),
+            202
+        );
+
+        // Bob takes over explicitly: recorded, and Ann is told.
+        let r = app
+            .act(
+                &b,
+                &format!("/api/v1/conversations/{conv}/take-over"),
+                json!({}),
+            )
+            .await;
+        let v: Value = r.json().await.unwrap();
+        assert_eq!(
+            (v["assignee"].as_i64(), v["previous_name"].as_str()),
+            (Some(b.id), Some("Ann"))
+        );
+        let me: Value = app
+            .http
+            .get(format!("{}/api/v1/auth/me", app.base))
+            .header("cookie", &a.cookie)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(
+            me["taken_over_from_you"][0]["conversation_id"], conv,
+            "{me}"
+        );
+        let (status, code, _) = error_code(
+            app.act(
+                &a,
+                &format!("/api/v1/conversations/{conv}/reply"),
+                reply.clone(),
+            )
+            .await,
+        )
+        .await;
+        assert_eq!((status, code.as_str()), (409, "not_assignee"));
+        // Bob transfers it back; only the holder can.
+        let (status, _, _) = error_code(
+            app.act(
+                &a,
+                &format!("/api/v1/conversations/{conv}/assign"),
+                json!({"user_id": a.id}),
+            )
+            .await,
+        )
+        .await;
+        assert_eq!(status, 409);
+        assert_eq!(
+            app.act(
+                &b,
+                &format!("/api/v1/conversations/{conv}/assign"),
+                json!({"user_id": a.id})
+            )
+            .await
+            .status(),
+            200
+        );
+        let events: Value = app
+            .http
+            .get(format!("{}/api/v1/conversations/{conv}/events", app.base))
+            .header("cookie", &a.cookie)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let kinds: Vec<&str> = events["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["kind"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            kinds,
+            ["claimed", "taken_over", "transferred"],
+            "{backend:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn sessions_need_their_csrf_token_and_logins_are_rate_limited() {
+    let app = TestApp::spawn(switchboard_store::testing::sqlite()).await;
+    app.add_user("ann@example.com", "Ann", "agent").await;
+    let a = app.session("ann@example.com").await;
+    let r = app
+        .http
+        .post(format!("{}/api/v1/auth/logout", app.base))
+        .header("cookie", &a.cookie)
+        .send()
+        .await
+        .unwrap();
+    let (status, code, _) = error_code(r).await;
+    assert_eq!((status, code.as_str()), (403, "csrf_token_invalid"));
+    let r = app
+        .http
+        .get(format!("{}/api/v1/auth/me", app.base))
+        .send()
+        .await
+        .unwrap();
+    let (status, code, _) = error_code(r).await;
+    assert_eq!((status, code.as_str()), (401, "not_logged_in"));
+    assert_eq!(
+        app.act(&a, "/api/v1/auth/logout", json!({})).await.status(),
+        204
+    );
+    let r = app
+        .http
+        .get(format!("{}/api/v1/auth/me", app.base))
+        .header("cookie", &a.cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401, "the session ended");
+
+    // Wrong passwords: the same answer for an unknown account; five failures lock the account.
+    let (status, code, _) =
+        error_code(app.login("nobody@example.com", "whatever it is").await).await;
+    assert_eq!((status, code.as_str()), (422, "invalid_login"));
+    for _ in 0..5 {
+        let (_, code, _) = error_code(app.login("ann@example.com", "wrong password!!").await).await;
+        assert_eq!(code, "invalid_login");
+    }
+    let (status, code, _) =
+        error_code(app.login("ann@example.com", "a long enough password").await).await;
+    assert_eq!((status, code.as_str()), (422, "too_many_attempts"));
+}
