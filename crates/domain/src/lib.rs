@@ -13,6 +13,7 @@ pub mod pacing;
 pub mod policy;
 pub mod pricing;
 pub mod role;
+pub mod routing;
 pub mod template;
 pub mod template_plan;
 pub mod time;

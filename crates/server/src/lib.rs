@@ -18,6 +18,7 @@ pub mod health;
 pub mod inbound;
 pub mod metrics;
 pub mod outbound;
+pub mod routing;
 pub mod template_files;
 
 use std::net::SocketAddr;
@@ -44,6 +45,8 @@ pub struct AppState {
     pub outbound: Arc<outbound::Outbound>,
     pub graph: switchboard_graph::GraphClient,
     pub logins: Arc<agents::LoginLimiter>,
+    /// Rung when routing may have work (an agent came online, rules changed, a message came).
+    pub router_wake: Arc<tokio::sync::Notify>,
 }
 
 /// A built, bound application: listeners are open (so the ports are known) but nothing is
@@ -56,6 +59,7 @@ pub struct Application {
     projector: inbound::projector::Projector,
     media: inbound::media::MediaWorker,
     dispatchers: Vec<outbound::dispatcher::Dispatcher>,
+    routing: routing::Router,
     template_sync: Option<StartupTask>,
     background_workers: bool,
 }
@@ -137,6 +141,8 @@ impl Application {
             tokens,
         );
         let outbound = Arc::new(outbound::Outbound::new(&config));
+        let router_wake = Arc::new(tokio::sync::Notify::new());
+        let routing = routing::Router::new(store.clone(), router_wake.clone());
         // One owner id per process: the lease says which instance sends for a number.
         let owner = format!("{}-{}", std::process::id(), uuid_like());
         let dispatchers = config
@@ -170,6 +176,7 @@ impl Application {
             outbound,
             graph,
             logins: Arc::default(),
+            router_wake: router_wake.clone(),
         };
         let template_sync: StartupTask = Box::pin(outbound::templates::keep_synced(
             state.store.clone(),
@@ -186,6 +193,7 @@ impl Application {
             projector,
             media,
             dispatchers,
+            routing,
             background_workers: true,
         })
     }
@@ -218,6 +226,11 @@ impl Application {
         self.media.clone()
     }
 
+    /// The router (tests drive it with `run_once`).
+    pub fn routing(&self) -> routing::Router {
+        self.routing.clone()
+    }
+
     /// The outbox dispatchers, one per configured number (tests drive them with `run_once`).
     pub fn dispatchers(&self) -> Vec<outbound::dispatcher::Dispatcher> {
         self.dispatchers.clone()
@@ -243,6 +256,7 @@ impl Application {
                 tokio::spawn(self.projector.run(token.clone())),
                 tokio::spawn(self.media.run(token.clone())),
             ];
+            w.push(tokio::spawn(self.routing.run(token.clone())));
             for d in self.dispatchers {
                 w.push(tokio::spawn(d.run(token.clone())));
             }

@@ -22,6 +22,7 @@ mod media;
 mod outbound;
 mod read;
 mod registry;
+mod routing;
 #[cfg(feature = "testing")]
 pub mod testing;
 mod users;
@@ -42,6 +43,7 @@ pub use outbound::{
 };
 pub use read::{ContactRow, ConversationFilter, ConversationRow, MessageRow, StatusRow};
 pub use registry::{TemplateEvent, TemplateRow};
+pub use routing::LoadRow;
 pub use users::{Assigned, ConversationEvent, Hand, NewUser, UserRow};
 
 use std::str::FromStr;

@@ -155,7 +155,7 @@ impl Store {
         &self,
         conversation_id: i64,
         to: Option<i64>,
-        actor: i64,
+        actor: Option<i64>,
         hand: Hand,
         kind: &str,
         now_ms: i64,
@@ -166,7 +166,7 @@ impl Store {
             let previous = current.as_deref().and_then(|s| s.parse::<i64>().ok());
             let allowed = match hand {
                 Hand::IfUnassigned => previous.is_none(),
-                Hand::IfHeldByActor => previous == Some(actor),
+                Hand::IfHeldByActor => actor.is_some() && previous == actor,
                 Hand::Regardless => true,
             };
             if !allowed || previous == to {

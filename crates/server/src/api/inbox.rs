@@ -35,6 +35,15 @@ pub fn router() -> Router<AppState> {
         .route("/conversations/{id}/take-over", post(take_over))
         .route("/conversations/{id}/reply", post(reply))
         .route("/conversations/{id}/events", get(events))
+        .route("/conversations/{id}/status", post(set_status))
+        .route("/conversations/{id}/notes", post(note))
+        .route(
+            "/conversations/{id}/labels/{label}",
+            post(label).delete(label),
+        )
+        .route("/auth/presence", post(presence))
+        .route("/teams", get(teams))
+        .route("/teams/{name}/routing", axum::routing::put(set_routing))
 }
 
 fn secure(headers: &HeaderMap) -> bool {
@@ -167,7 +176,7 @@ async fn claim(
         .assign_conversation(
             id,
             Some(agent.user.id),
-            agent.user.id,
+            Some(agent.user.id),
             Hand::IfUnassigned,
             "claimed",
             UnixMs::now().0,
@@ -196,7 +205,7 @@ async fn release(
         .assign_conversation(
             id,
             None,
-            agent.user.id,
+            Some(agent.user.id),
             Hand::IfHeldByActor,
             "released",
             UnixMs::now().0,
@@ -244,7 +253,7 @@ async fn assign(
         .assign_conversation(
             id,
             Some(target.id),
-            agent.user.id,
+            Some(agent.user.id),
             hand,
             "transferred",
             UnixMs::now().0,
@@ -277,7 +286,7 @@ async fn take_over(
         .assign_conversation(
             id,
             Some(agent.user.id),
-            agent.user.id,
+            Some(agent.user.id),
             Hand::Regardless,
             "taken_over",
             UnixMs::now().0,
@@ -398,4 +407,160 @@ fn dummy_hash() -> String {
     DUMMY
         .get_or_init(|| crate::agents::hash_password(&random_token()).unwrap_or_default())
         .clone()
+}
+
+#[derive(Deserialize)]
+struct StatusBody {
+    status: String,
+}
+
+/// Open, pending or resolved: by the holder, or an admin. A customer's message reopens.
+async fn set_status(
+    agent: Agent,
+    State(state): State<AppState>,
+    Id(id): Id,
+    body: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    let b: StatusBody = serde_json::from_slice(&body).map_err(|_| {
+        ApiError::invalid(
+            "body",
+            "Send {\"status\": \"open\" | \"pending\" | \"resolved\"}.",
+        )
+    })?;
+    if !matches!(b.status.as_str(), "open" | "pending" | "resolved") {
+        return Err(ApiError::invalid(
+            "status",
+            "status must be open, pending or resolved.",
+        ));
+    }
+    let conv = state
+        .store
+        .conversation(id)
+        .await
+        .map_err(|e| super::not_found_or(e, format!("Conversation {id}")))?;
+    let holder = conv.assignee.as_deref().and_then(|a| a.parse::<i64>().ok());
+    if agent.role != Role::Admin && holder.is_some_and(|h| h != agent.user.id) {
+        return Err(ApiError::Conflict {
+            code: "not_assignee",
+            message: format!(
+                "{} holds this conversation; only they (or an admin) can change its status.",
+                name_of(&state, holder).await
+            ),
+        });
+    }
+    state
+        .store
+        .set_conversation_status(id, &b.status, agent.user.id, UnixMs::now().0)
+        .await?;
+    Ok(Json(json!({"conversation_id": id, "status": b.status})))
+}
+
+#[derive(Deserialize)]
+struct NoteBody {
+    text: String,
+}
+
+/// An internal note: seen by the team, never sent to the customer.
+async fn note(
+    agent: Agent,
+    State(state): State<AppState>,
+    Id(id): Id,
+    body: Bytes,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let b: NoteBody =
+        serde_json::from_slice(&body).map_err(|_| ApiError::invalid("body", "Send {\"text\"}."))?;
+    if b.text.trim().is_empty() || b.text.chars().count() > 10_000 {
+        return Err(ApiError::invalid(
+            "text",
+            "A note has 1 to 10,000 characters.",
+        ));
+    }
+    conversation_exists(&state, id).await?;
+    state
+        .store
+        .add_note(id, agent.user.id, b.text.trim(), UnixMs::now().0)
+        .await?;
+    Ok((StatusCode::CREATED, Json(json!({"conversation_id": id}))))
+}
+
+async fn label(
+    agent: Agent,
+    State(state): State<AppState>,
+    axum::extract::Path((id, label)): axum::extract::Path<(String, String)>,
+    method: axum::http::Method,
+) -> Result<Json<Value>, ApiError> {
+    let _ = agent;
+    let id: i64 = id.parse().map_err(|_| {
+        ApiError::invalid("id", format!("{id:?} is not an id; ids are whole numbers."))
+    })?;
+    let label = label.trim().to_lowercase();
+    if label.is_empty() || label.chars().count() > 64 {
+        return Err(ApiError::invalid(
+            "label",
+            "A label has 1 to 64 characters.",
+        ));
+    }
+    conversation_exists(&state, id).await?;
+    let labels = state
+        .store
+        .set_label(id, &label, method != axum::http::Method::DELETE)
+        .await?;
+    Ok(Json(json!({"conversation_id": id, "labels": labels})))
+}
+
+/// The inbox's heartbeat: an agent seen in the last minute is online for routing.
+async fn presence(agent: Agent, State(state): State<AppState>) -> Result<StatusCode, ApiError> {
+    state
+        .store
+        .touch_presence(agent.user.id, UnixMs::now().0)
+        .await?;
+    state.router_wake.notify_one();
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn teams(
+    caller: crate::auth::ApiCaller,
+    State(state): State<AppState>,
+) -> Result<Json<Value>, ApiError> {
+    caller.require(Role::Agent)?;
+    let rows = state.store.teams().await?;
+    Ok(Json(
+        json!({"data": rows.into_iter().map(|(id, name, rules)| json!({"id": id, "name": name,
+        "routing": rules.and_then(|r| serde_json::from_str::<Value>(&r).ok())})).collect::<Vec<_>>()}),
+    ))
+}
+
+/// A team's routing rules: `strategy` (`round_robin`, `least_open`), `capacity` per agent,
+/// business `hours` (`utc_offset_minutes`, `weekly`: [weekday 0=Monday, start minute, end
+/// minute]), and the `numbers` it takes (empty: all). Admins only.
+async fn set_routing(
+    caller: crate::auth::ApiCaller,
+    State(state): State<AppState>,
+    axum::extract::Path(team): axum::extract::Path<String>,
+    body: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    caller.require(Role::Admin)?;
+    let rules: switchboard_domain::routing::TeamRules = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::invalid("body", format!("These are not routing rules: {e}.")))?;
+    if rules
+        .hours
+        .weekly
+        .iter()
+        .any(|(d, s, e)| *d > 6 || s >= e || *e > 1_440)
+    {
+        return Err(ApiError::invalid(
+            "hours",
+            "Each weekly entry is [weekday 0-6, start minute, end minute] with start < end <= 1440.",
+        ));
+    }
+    for n in &rules.numbers {
+        state.outbound.number(Some(n))?;
+    }
+    let json = serde_json::to_string(&rules).map_err(|e| ApiError::Internal(Box::new(e)))?;
+    let id = state
+        .store
+        .set_team_rules(team.trim(), &json, UnixMs::now().0)
+        .await?;
+    state.router_wake.notify_one();
+    Ok(Json(json!({"team_id": id, "name": team, "routing": rules})))
 }

@@ -25,6 +25,7 @@ pub struct TestApp {
     pub projector: Projector,
     pub media: MediaWorker,
     pub dispatcher: Dispatcher,
+    pub routing: switchboard_server::routing::Router,
     pub number: String,
     config: Config,
     background: bool,
@@ -105,6 +106,7 @@ impl TestApp {
             config,
             background,
             dispatcher: app.dispatcher,
+            routing: app.routing,
             base,
             metrics_base,
             store,
@@ -134,6 +136,7 @@ impl TestApp {
         )
         .await;
         self.dispatcher = app.dispatcher;
+        self.routing = app.routing;
         self.projector = app.projector;
         self.media = app.media;
         self.stop = Some(stop);
@@ -254,6 +257,7 @@ struct Started {
     projector: Projector,
     media: MediaWorker,
     dispatcher: Dispatcher,
+    routing: switchboard_server::routing::Router,
 }
 
 async fn start(
@@ -277,6 +281,7 @@ async fn start(
         projector: app.projector(),
         media: app.media_worker(),
         dispatcher: app.dispatchers().remove(0),
+        routing: app.routing(),
     };
     let (tx, rx) = oneshot::channel();
     let server = tokio::spawn(app.run_until_stopped(async move {

@@ -307,3 +307,169 @@ async fn sessions_need_their_csrf_token_and_logins_are_rate_limited() {
         error_code(app.login("ann@example.com", "a long enough password").await).await;
     assert_eq!((status, code.as_str()), (422, "too_many_attempts"));
 }
+
+#[tokio::test]
+async fn routing_spreads_new_conversations_respects_capacity_and_requeues_from_offline_agents() {
+    for db in each_backend().await {
+        let backend = db.backend;
+        let app = TestApp::spawn(db).await;
+        let admin = app.key(switchboard_domain::Role::Admin).await;
+        let ann_id = app.add_user("ann@example.com", "Ann", "agent").await;
+        let bob_id = app.add_user("bob@example.com", "Bob", "agent").await;
+        let (a, b) = (
+            app.session("ann@example.com").await,
+            app.session("bob@example.com").await,
+        );
+        let r = app
+            .http
+            .put(format!("{}/api/v1/teams/support/routing", app.base))
+            .bearer_auth(&admin)
+            .json(&json!({"strategy": "round_robin", "capacity": 1}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "{backend:?}");
+        for s in [&a, &b] {
+            assert_eq!(
+                app.act(s, "/api/v1/auth/presence", json!({}))
+                    .await
+                    .status(),
+                204
+            );
+        }
+        for who in ["16505550601", "16505550602", "16505550603"] {
+            app.customer_writes(who, TestApp::text("I need help"));
+        }
+        app.settle().await;
+        let now = UnixMs::now();
+        assert_eq!(
+            app.routing.run_once(now).await.unwrap(),
+            2,
+            "{backend:?}: capacity 1 each, the third waits"
+        );
+        let list = app
+            .get_json("/api/v1/conversations?assignee=none", &admin)
+            .await;
+        assert_eq!(list["data"].as_array().unwrap().len(), 1, "{list}");
+        let held_by = |v: &Value, user: i64| {
+            v["data"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|c| {
+                    c["assignee"].as_str() == Some(user.to_string().as_str())
+                        || c["assignee"] == user
+                })
+                .map(|c| c["id"].as_i64().unwrap())
+        };
+        let all = app.get_json("/api/v1/conversations", &admin).await;
+        let anns = held_by(&all, ann_id).expect("Ann got one");
+        let bobs = held_by(&all, bob_id).expect("Bob got one");
+
+        // Ann resolves hers; the waiting conversation goes to her.
+        assert_eq!(
+            app.act(
+                &a,
+                &format!("/api/v1/conversations/{anns}/status"),
+                json!({"status": "resolved"})
+            )
+            .await
+            .status(),
+            200
+        );
+        assert_eq!(app.routing.run_once(now).await.unwrap(), 1);
+        // Bob's status change on Ann's conversation is refused.
+        let (status, _, _) = error_code(
+            app.act(
+                &b,
+                &format!("/api/v1/conversations/{anns}/status"),
+                json!({"status": "open"}),
+            )
+            .await,
+        )
+        .await;
+        assert_eq!(status, 409);
+
+        // Bob stops sending heartbeats: his conversation goes back to the queue (Ann is full).
+        let later = UnixMs(now.0 + 61_000);
+        app.act(&a, "/api/v1/auth/presence", json!({})).await;
+        assert_eq!(app.routing.run_once(later).await.unwrap(), 0);
+        let events: Value = app
+            .http
+            .get(format!("{}/api/v1/conversations/{bobs}/events", app.base))
+            .header("cookie", &a.cookie)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let kinds: Vec<&str> = events["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["kind"].as_str().unwrap())
+            .collect();
+        assert_eq!(kinds, ["routed", "requeued"], "{backend:?}");
+
+        // Notes and labels.
+        assert_eq!(
+            app.act(
+                &a,
+                &format!("/api/v1/conversations/{bobs}/notes"),
+                json!({"text": "VIP customer, be quick"})
+            )
+            .await
+            .status(),
+            201
+        );
+        let r = app
+            .act(
+                &a,
+                &format!("/api/v1/conversations/{bobs}/labels/VIP"),
+                json!({}),
+            )
+            .await;
+        let v: Value = r.json().await.unwrap();
+        assert_eq!(v["labels"], json!(["vip"]));
+        let vip = app
+            .get_json("/api/v1/conversations?label=vip", &admin)
+            .await;
+        assert_eq!(vip["data"][0]["id"], bobs);
+        let teams = app.get_json("/api/v1/teams", &admin).await;
+        assert_eq!(teams["data"][0]["routing"]["capacity"], 1);
+    }
+}
+
+#[tokio::test]
+async fn outside_business_hours_new_conversations_wait_in_the_queue() {
+    let app = TestApp::spawn(switchboard_store::testing::sqlite()).await;
+    let admin = app.key(switchboard_domain::Role::Admin).await;
+    app.add_user("ann@example.com", "Ann", "agent").await;
+    let a = app.session("ann@example.com").await;
+    app.act(&a, "/api/v1/auth/presence", json!({})).await;
+    // Open only on a weekday that is not today.
+    let today = ((UnixMs::now().0.div_euclid(86_400_000) + 3).rem_euclid(7)) as u8;
+    let other = (today + 1) % 7;
+    let r = app
+        .http
+        .put(format!("{}/api/v1/teams/support/routing", app.base))
+        .bearer_auth(&admin)
+        .json(&json!({"hours": {"utc_offset_minutes": 0, "weekly": [[other, 0, 1440]]}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    app.customer_writes("16505550701", TestApp::text("hello?"));
+    app.settle().await;
+    assert_eq!(app.routing.run_once(UnixMs::now()).await.unwrap(), 0);
+    let bad = app
+        .http
+        .put(format!("{}/api/v1/teams/support/routing", app.base))
+        .bearer_auth(&admin)
+        .json(&json!({"hours": {"weekly": [[9, 0, 10]]}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 422);
+}

@@ -45,6 +45,7 @@ async fn the_document_matches_the_routes_and_every_route_is_served() {
             "get" => app.http.get(&url),
             "post" => app.http.post(&url).json(&serde_json::json!({})),
             "delete" => app.http.delete(&url),
+            "put" => app.http.put(&url).json(&serde_json::json!({})),
             other => panic!("unexpected method {other}"),
         };
         let r = req.bearer_auth(&admin).send().await.unwrap();

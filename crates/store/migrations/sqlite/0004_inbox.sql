@@ -16,7 +16,16 @@ CREATE TABLE users (
     -- Argon2id in PHC format.
     password_hash  TEXT    NOT NULL,
     created_at_ms  INTEGER NOT NULL,
-    disabled_at_ms INTEGER
+    disabled_at_ms INTEGER,
+    -- The inbox's heartbeat: online for routing while recent.
+    last_seen_at_ms INTEGER
+);
+
+-- A team's routing rules (JSON: strategy, capacity, business hours, numbers).
+CREATE TABLE team_rules (
+    team_id       INTEGER PRIMARY KEY REFERENCES teams(id),
+    rules         TEXT    NOT NULL,
+    updated_at_ms INTEGER NOT NULL
 );
 
 -- A session is a random token in an HttpOnly cookie; only its SHA-256 is stored. The CSRF

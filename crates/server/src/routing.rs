@@ -1,0 +1,105 @@
+//! The router: gives each new (unassigned, open) conversation to an agent of the team that
+//! takes its number, by the team's rules (`domain::routing`), and puts back in the queue what
+//! agents who went offline were holding. Conversations nobody can take wait in the queue.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use switchboard_domain::UnixMs;
+use switchboard_domain::routing::{AgentLoad, TeamRules, choose};
+use switchboard_store::{Hand, Store, StoreError};
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+/// Agents seen within this long are online (the inbox sends a heartbeat).
+pub const ONLINE_MS: i64 = 60_000;
+
+#[derive(Clone)]
+pub struct Router {
+    store: Store,
+    wake: Arc<Notify>,
+}
+
+impl Router {
+    pub fn new(store: Store, wake: Arc<Notify>) -> Self {
+        Router { store, wake }
+    }
+
+    /// One pass: re-queue from offline agents, then route the queue. Returns how many
+    /// conversations were assigned.
+    pub async fn run_once(&self, now: UnixMs) -> Result<usize, StoreError> {
+        let teams: Vec<(i64, String, TeamRules)> = self
+            .store
+            .team_rules()
+            .await?
+            .into_iter()
+            .filter_map(|(id, name, json)| Some((id, name, serde_json::from_str(&json).ok()?)))
+            .collect();
+        if teams.is_empty() {
+            return Ok(0);
+        }
+        self.store.requeue_offline(now.0 - ONLINE_MS, now.0).await?;
+        let queue = self.store.routing_queue(500).await?;
+        let mut loads: HashMap<i64, Vec<AgentLoad>> = HashMap::new();
+        let mut routed = 0;
+        for (conversation, number) in queue {
+            let Some((team_id, _, rules)) = teams
+                .iter()
+                .find(|(_, _, r)| r.numbers.is_empty() || r.numbers.contains(&number))
+            else {
+                continue;
+            };
+            if !loads.contains_key(team_id) {
+                let rows = self.store.agent_loads(*team_id).await?;
+                loads.insert(
+                    *team_id,
+                    rows.into_iter()
+                        .map(|r| AgentLoad {
+                            user_id: r.user_id,
+                            online: r.last_seen_at_ms.is_some_and(|t| t >= now.0 - ONLINE_MS),
+                            open: r.open as u32,
+                            last_assigned_at: r.last_assigned_at,
+                        })
+                        .collect(),
+                );
+            }
+            let agents = loads.get_mut(team_id).expect("just inserted");
+            let Some(user) = choose(rules, agents, now) else {
+                continue;
+            };
+            let a = self
+                .store
+                .assign_conversation(
+                    conversation,
+                    Some(user),
+                    None,
+                    Hand::IfUnassigned,
+                    "routed",
+                    now.0,
+                )
+                .await?;
+            if a.applied {
+                routed += 1;
+                if let Some(agent) = agents.iter_mut().find(|x| x.user_id == user) {
+                    agent.open += 1;
+                    agent.last_assigned_at = Some(now.0);
+                }
+            }
+        }
+        Ok(routed)
+    }
+
+    pub async fn run(self, stop: CancellationToken) {
+        loop {
+            if let Err(e) = self.run_once(UnixMs::now()).await {
+                tracing::error!(error = %crate::error::error_chain(&e), "routing failed; retrying");
+            }
+            tokio::select! {
+                _ = stop.cancelled() => return,
+                _ = self.wake.notified() => {}
+                _ = tokio::time::sleep(Duration::from_secs(2)) => {}
+            }
+        }
+    }
+}
