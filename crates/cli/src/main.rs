@@ -40,6 +40,9 @@ enum Command {
         #[command(subcommand)]
         command: TemplatesCommand,
     },
+    /// A demo: Switchboard on a fresh SQLite database with the emulator in the same process,
+    /// two numbers, two teams, agents (passwords printed), templates and customers writing in.
+    Demo(DemoArgs),
     /// People who log in to the inbox.
     Users {
         #[command(subcommand)]
@@ -128,6 +131,22 @@ enum ApikeyCommand {
         #[command(flatten)]
         config: ConfigArgs,
     },
+}
+
+#[derive(Args)]
+struct DemoArgs {
+    /// Where Switchboard serves (port 0 picks a free one; the demo prints it).
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    listen: String,
+    /// Keep the demo's data here (default: a new temporary directory).
+    #[arg(long)]
+    data: Option<PathBuf>,
+    /// How often a simulated customer writes in.
+    #[arg(long, default_value_t = 4_000)]
+    message_every_ms: u64,
+    /// Stop after this long (default: until Ctrl-C).
+    #[arg(long)]
+    duration_secs: Option<u64>,
 }
 
 #[derive(Subcommand)]
@@ -227,6 +246,7 @@ enum ConfigCommand {
     Docs,
 }
 
+mod demo;
 mod templates;
 
 fn load_config(args: &ConfigArgs) -> anyhow::Result<Config> {
@@ -348,6 +368,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }
         },
         Command::Emulator(args) => run_emulator(args).await?,
+        Command::Demo(args) => demo::run(args).await?,
         Command::Templates { command } => templates::run(command).await?,
         Command::Users { command } => match command {
             UsersCommand::Add {

@@ -439,3 +439,109 @@ fn users_add_prints_a_generated_password_once_and_refuses_duplicates() {
         "{text}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_serves_with_the_emulator_agents_and_customers_writing_in() {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = bin()
+        .args([
+            "demo",
+            "--listen",
+            "127.0.0.1:0",
+            "--message-every-ms",
+            "300",
+            "--duration-secs",
+            "60",
+            "--data",
+            dir.path().to_str().unwrap(),
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut lines = Vec::new();
+    let start = Instant::now();
+    while !lines.iter().any(|l: &String| l.starts_with("Press Ctrl-C")) {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "the demo did not start: {lines:?}"
+        );
+        if let Ok(l) = rx.recv_timeout(Duration::from_millis(200)) {
+            lines.push(l);
+        }
+    }
+    let field = |name: &str| {
+        lines
+            .iter()
+            .find_map(|l| {
+                l.trim()
+                    .strip_prefix(name)
+                    .map(|r| r.trim().split_whitespace().next().unwrap().to_owned())
+            })
+            .unwrap_or_else(|| panic!("{name} not printed: {lines:?}"))
+    };
+    let base = field("Switchboard:");
+    let key = field("API key:");
+    let agent = lines
+        .iter()
+        .find(|l| l.contains("ann@demo.switchboard"))
+        .expect("agents printed")
+        .clone();
+    let password = agent.split_whitespace().nth(1).unwrap().to_owned();
+
+    let http = switchboard_graph::http_client(Duration::from_secs(10));
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let v: serde_json::Value = http
+            .get(format!("{base}/api/v1/conversations"))
+            .bearer_auth(&key)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if v["data"].as_array().is_some_and(|d| !d.is_empty()) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no customer wrote in: {v}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let r = http
+        .post(format!("{base}/api/v1/auth/login"))
+        .json(&serde_json::json!({"email": "ann@demo.switchboard", "password": password}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "the printed password works");
+    let templates: serde_json::Value = http
+        .get(format!("{base}/api/v1/templates"))
+        .bearer_auth(&key)
+        .query(&[("from", "106540352242922")])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        templates.to_string().contains("order_update"),
+        "{templates}"
+    );
+    let _ = Command::new("kill").arg(child.id().to_string()).status();
+    let status = child.wait().unwrap();
+    assert!(status.success(), "stops cleanly on SIGTERM: {status:?}");
+}
