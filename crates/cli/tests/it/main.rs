@@ -489,7 +489,7 @@ async fn the_demo_serves_with_the_emulator_agents_and_customers_writing_in() {
             .find_map(|l| {
                 l.trim()
                     .strip_prefix(name)
-                    .map(|r| r.trim().split_whitespace().next().unwrap().to_owned())
+                    .map(|r| r.split_whitespace().next().unwrap().to_owned())
             })
             .unwrap_or_else(|| panic!("{name} not printed: {lines:?}"))
     };
