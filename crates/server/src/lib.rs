@@ -14,6 +14,7 @@ pub mod auth;
 pub mod config;
 pub mod costs;
 pub mod error;
+pub mod events;
 pub mod health;
 pub mod inbound;
 pub mod metrics;
@@ -47,6 +48,7 @@ pub struct AppState {
     pub logins: Arc<agents::LoginLimiter>,
     /// Rung when routing may have work (an agent came online, rules changed, a message came).
     pub router_wake: Arc<tokio::sync::Notify>,
+    pub events: events::EventBus,
 }
 
 /// A built, bound application: listeners are open (so the ports are known) but nothing is
@@ -117,12 +119,14 @@ impl Application {
             ),
         };
         let templates_changed = Arc::new(tokio::sync::Notify::new());
+        let bus = events::EventBus::default();
         let projector = inbound::projector::Projector::new(
             store.clone(),
             ctx,
             inbound.projector_wake.clone(),
             inbound.journal.pending.clone(),
             templates_changed.clone(),
+            bus.clone(),
         );
         let graph = switchboard_graph::GraphClient::new(
             &config.graph.base_url,
@@ -177,6 +181,7 @@ impl Application {
             graph,
             logins: Arc::default(),
             router_wake: router_wake.clone(),
+            events: bus,
         };
         let template_sync: StartupTask = Box::pin(outbound::templates::keep_synced(
             state.store.clone(),

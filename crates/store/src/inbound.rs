@@ -128,7 +128,7 @@ pub enum Op {
 }
 
 /// What a projection changed (first application) versus found already applied.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ProjectionSummary {
     pub messages_new: usize,
     pub messages_seen: usize,
@@ -136,6 +136,8 @@ pub struct ProjectionSummary {
     pub statuses_seen: usize,
     pub statuses_parked: usize,
     pub events_new: usize,
+    /// Conversations that changed, and how: `message` (a new message) or `status`.
+    pub changed: Vec<(i64, &'static str)>,
 }
 
 pub const WINDOW_MS: i64 = 24 * 3_600_000;
@@ -170,7 +172,7 @@ const INSERT_STATUS: &str = "INSERT INTO message_statuses (wamid, status, rank, 
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (wamid, status) DO NOTHING RETURNING id";
 // Only forward: a lower rank (an out-of-order `delivered` after `read`) changes nothing.
 const ADVANCE_STATUS: &str = "UPDATE messages SET status = $2, status_rank = $3, status_at_ms = $4, error_code = COALESCE($5, error_code) \
-     WHERE wamid = $1 AND status_rank < $3";
+     WHERE wamid = $1 AND status_rank < $3 RETURNING conversation_id";
 const BEST_PARKED: &str = "SELECT status, rank, meta_at_ms, error_code FROM message_statuses WHERE wamid = $1 ORDER BY rank DESC LIMIT 1";
 const CHANGE_NUMBER: &str = "UPDATE contacts SET wa_id = $2, updated_at_ms = $3 WHERE wa_id = $1 AND NOT EXISTS (SELECT 1 FROM contacts c2 WHERE c2.wa_id = $2)";
 // Keyed by the OLD BSUID, so a replayed change cannot undo a later one; by phone only when the
@@ -312,6 +314,7 @@ impl Store {
                             .fetch_optional(&mut *tx).await?;
                         let Some((message_id,)) = inserted else { sum.messages_seen += 1; continue };
                         sum.messages_new += 1;
+                        sum.changed.push((conversation, "message"));
                         if m.inbound {
                             let fep = if m.referral { m.meta_at_ms + FEP_MS } else { 0 };
                             sqlx::query(TOUCH_INBOUND).bind(conversation).bind(m.meta_at_ms).bind(fep).execute(&mut *tx).await?;
@@ -321,8 +324,8 @@ impl Store {
                             let parked: Option<(String, i64, i64, Option<i64>)> =
                                 sqlx::query_as(BEST_PARKED).bind(&m.wamid).fetch_optional(&mut *tx).await?;
                             if let Some((status, rank, at, code)) = parked {
-                                sqlx::query(ADVANCE_STATUS).bind(&m.wamid).bind(status).bind(rank).bind(at).bind(code)
-                                    .execute(&mut *tx).await?;
+                                let _: Vec<(i64,)> = sqlx::query_as(ADVANCE_STATUS).bind(&m.wamid).bind(status).bind(rank).bind(at).bind(code)
+                                    .fetch_all(&mut *tx).await?;
                             }
                         }
                         if let Some(media) = &m.media {
@@ -338,9 +341,10 @@ impl Store {
                             .fetch_optional(&mut *tx).await?;
                         if inserted.is_none() { sum.statuses_seen += 1; continue }
                         sum.statuses_new += 1;
-                        let r = sqlx::query(ADVANCE_STATUS).bind(&s.wamid).bind(&s.status).bind(s.rank).bind(s.meta_at_ms).bind(s.error_code)
-                            .execute(&mut *tx).await?;
-                        if r.rows_affected() == 0 {
+                        let advanced: Vec<(i64,)> = sqlx::query_as(ADVANCE_STATUS).bind(&s.wamid).bind(&s.status).bind(s.rank).bind(s.meta_at_ms).bind(s.error_code)
+                            .fetch_all(&mut *tx).await?;
+                        sum.changed.extend(advanced.iter().map(|(c,)| (*c, "status")));
+                        if advanced.is_empty() {
                             let known: Option<(i64,)> = sqlx::query_as("SELECT id FROM messages WHERE wamid = $1").bind(&s.wamid).fetch_optional(&mut *tx).await?;
                             if known.is_none() { sum.statuses_parked += 1; }
                         }

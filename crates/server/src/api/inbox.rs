@@ -44,6 +44,59 @@ pub fn router() -> Router<AppState> {
         .route("/auth/presence", post(presence))
         .route("/teams", get(teams))
         .route("/teams/{name}/routing", axum::routing::put(set_routing))
+        .route("/events", get(stream))
+        .route("/conversations/{id}/presence", post(conversation_presence))
+}
+
+/// Live updates as server-sent events: every change as it is applied (`message`, `status`,
+/// `assignment`, `conversation`, `note`, `presence`), each with its conversation id; a
+/// `lagged` event when this client fell behind and should reload.
+async fn stream(
+    agent: Agent,
+    State(state): State<AppState>,
+) -> axum::response::sse::Sse<
+    impl futures_util::Stream<Item = Result<axum::response::sse::Event, std::convert::Infallible>>,
+> {
+    use axum::response::sse::{Event, KeepAlive, Sse};
+    let _ = agent;
+    let rx = state.events.subscribe();
+    let stream = futures_util::stream::unfold(rx, |mut rx| async move {
+        let ev = match rx.recv().await {
+            Ok(e) => Event::default()
+                .event(e.kind)
+                .data(json!({"conversation_id": e.conversation_id, "data": e.data}).to_string()),
+            Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => Event::default()
+                .event("lagged")
+                .data(json!({"missed": n}).to_string()),
+            Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
+        };
+        Some((Ok(ev), rx))
+    });
+    Sse::new(stream).keep_alive(KeepAlive::default())
+}
+
+#[derive(Deserialize)]
+struct PresenceBody {
+    #[serde(default)]
+    typing: bool,
+}
+
+/// "X is viewing" (and "X is typing"): told to everyone watching; the inbox sends it while an
+/// agent has the conversation open.
+async fn conversation_presence(
+    agent: Agent,
+    State(state): State<AppState>,
+    Id(id): Id,
+    body: Bytes,
+) -> Result<StatusCode, ApiError> {
+    let b: PresenceBody = serde_json::from_slice(&body).unwrap_or(PresenceBody { typing: false });
+    conversation_exists(&state, id).await?;
+    state.events.publish(
+        "presence",
+        Some(id),
+        json!({"user_id": agent.user.id, "name": agent.user.name, "typing": b.typing}),
+    );
+    Ok(StatusCode::NO_CONTENT)
 }
 
 fn secure(headers: &HeaderMap) -> bool {
@@ -191,6 +244,11 @@ async fn claim(
             ),
         });
     }
+    state.events.publish(
+        "assignment",
+        Some(id),
+        json!({"assignee": a.assignee, "previous": a.previous}),
+    );
     Ok(Json(json!({"conversation_id": id, "assignee": a.assignee})))
 }
 
@@ -217,6 +275,11 @@ async fn release(
             message: "Only the agent holding a conversation can release it.".into(),
         });
     }
+    state.events.publish(
+        "assignment",
+        Some(id),
+        json!({"assignee": null, "previous": a.previous}),
+    );
     Ok(Json(json!({"conversation_id": id, "assignee": null})))
 }
 
@@ -268,6 +331,11 @@ async fn assign(
             ),
         });
     }
+    state.events.publish(
+        "assignment",
+        Some(id),
+        json!({"assignee": a.assignee, "previous": a.previous}),
+    );
     Ok(Json(
         json!({"conversation_id": id, "assignee": a.assignee, "previous": a.previous}),
     ))
@@ -292,6 +360,11 @@ async fn take_over(
             UnixMs::now().0,
         )
         .await?;
+    state.events.publish(
+        "assignment",
+        Some(id),
+        json!({"assignee": a.assignee, "previous": a.previous, "taken_over": true}),
+    );
     Ok(Json(
         json!({"conversation_id": id, "assignee": a.assignee, "previous": a.previous, "previous_name": name_of(&state, a.previous).await}),
     ))
@@ -394,6 +467,11 @@ async fn reply(
                 tracing::error!(error = %crate::error::error_chain(&e), "could not record a cost estimate");
             }
             state.outbound.wake(&number);
+            state.events.publish(
+                "message",
+                Some(id),
+                json!({"outbound_id": row.id, "by": agent.user.name}),
+            );
             (StatusCode::ACCEPTED, Json(message_json(&row, None))).into_response()
         }
         Some(Submitted::Refused(d)) => refusal(decision_json(&d), None),
@@ -452,6 +530,9 @@ async fn set_status(
         .store
         .set_conversation_status(id, &b.status, agent.user.id, UnixMs::now().0)
         .await?;
+    state
+        .events
+        .publish("conversation", Some(id), json!({"status": b.status}));
     Ok(Json(json!({"conversation_id": id, "status": b.status})))
 }
 
@@ -480,6 +561,9 @@ async fn note(
         .store
         .add_note(id, agent.user.id, b.text.trim(), UnixMs::now().0)
         .await?;
+    state
+        .events
+        .publish("note", Some(id), json!({"by": agent.user.name}));
     Ok((StatusCode::CREATED, Json(json!({"conversation_id": id}))))
 }
 

@@ -67,6 +67,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", "/api/v1/auth/presence"),
     ("get", "/api/v1/teams"),
     ("put", "/api/v1/teams/{name}/routing"),
+    ("get", "/api/v1/events"),
+    ("post", "/api/v1/conversations/{id}/presence"),
     ("get", "/api/v1/campaigns"),
     ("post", "/api/v1/campaigns"),
     ("get", "/api/v1/campaigns/{id}"),

@@ -28,6 +28,7 @@ pub struct Projector {
     /// Rung when a template's status, category or quality changed, so the registry pulls the
     /// template's definition (a template created elsewhere, or edited, becomes sendable).
     templates_changed: Arc<Notify>,
+    events: crate::events::EventBus,
 }
 
 /// The longest the projector defers to the intake before taking its turn anyway.
@@ -47,6 +48,7 @@ impl Projector {
         wake: Arc<Notify>,
         intake_pending: Arc<AtomicUsize>,
         templates_changed: Arc<Notify>,
+        events: crate::events::EventBus,
     ) -> Self {
         Projector {
             store,
@@ -54,6 +56,7 @@ impl Projector {
             wake,
             intake_pending,
             templates_changed,
+            events,
         }
     }
 
@@ -104,6 +107,13 @@ impl Projector {
                     });
                     if templates {
                         self.templates_changed.notify_one();
+                    }
+                    let mut seen = std::collections::HashSet::new();
+                    for (conversation, kind) in &summary.changed {
+                        if seen.insert((*conversation, *kind)) {
+                            self.events
+                                .publish(kind, Some(*conversation), serde_json::Value::Null);
+                        }
                     }
                     metrics::counter!("switchboard_projected_messages_total")
                         .increment(summary.messages_new as u64);

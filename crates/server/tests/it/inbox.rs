@@ -473,3 +473,99 @@ async fn outside_business_hours_new_conversations_wait_in_the_queue() {
         .unwrap();
     assert_eq!(bad.status(), 422);
 }
+
+/// The next SSE event as (event name, data), within five seconds.
+async fn next_event(resp: &mut reqwest::Response, buf: &mut String) -> (String, Value) {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        if let Some(end) = buf.find("\n\n") {
+            let block = buf[..end].to_owned();
+            *buf = buf[end + 2..].to_owned();
+            let name = block
+                .lines()
+                .find_map(|l| l.strip_prefix("event: "))
+                .unwrap_or("message")
+                .to_owned();
+            if let Some(data) = block.lines().find_map(|l| l.strip_prefix("data: ")) {
+                return (name, serde_json::from_str(data).unwrap());
+            }
+            continue;
+        }
+        let chunk = tokio::time::timeout_at(deadline, resp.chunk())
+            .await
+            .expect("an event within 5 s")
+            .unwrap()
+            .expect("open");
+        buf.push_str(&String::from_utf8_lossy(&chunk));
+    }
+}
+
+#[tokio::test]
+async fn every_open_inbox_hears_new_messages_hand_changes_and_typing_live() {
+    let app = TestApp::spawn(switchboard_store::testing::sqlite()).await;
+    app.add_user("ann@example.com", "Ann", "agent").await;
+    app.add_user("bob@example.com", "Bob", "agent").await;
+    let a = app.session("ann@example.com").await;
+    let b = app.session("bob@example.com").await;
+    let mut sse = app
+        .http
+        .get(format!("{}/api/v1/events", app.base))
+        .header("cookie", &a.cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(sse.status(), 200);
+    let mut buf = String::new();
+
+    app.customer_writes("16505550801", TestApp::text("Hello?"));
+    app.settle().await;
+    let (name, v) = next_event(&mut sse, &mut buf).await;
+    assert_eq!(name, "message", "{v}");
+    let conv = v["conversation_id"].as_i64().unwrap();
+
+    assert_eq!(
+        app.act(
+            &b,
+            &format!("/api/v1/conversations/{conv}/claim"),
+            json!({})
+        )
+        .await
+        .status(),
+        200
+    );
+    let (name, v) = next_event(&mut sse, &mut buf).await;
+    assert_eq!(
+        (name.as_str(), v["data"]["assignee"].as_i64()),
+        ("assignment", Some(b.id)),
+        "{v}"
+    );
+
+    assert_eq!(
+        app.act(
+            &b,
+            &format!("/api/v1/conversations/{conv}/presence"),
+            json!({"typing": true})
+        )
+        .await
+        .status(),
+        204
+    );
+    let (name, v) = next_event(&mut sse, &mut buf).await;
+    assert_eq!(
+        (
+            name.as_str(),
+            v["data"]["name"].as_str(),
+            v["data"]["typing"].as_bool()
+        ),
+        ("presence", Some("Bob"), Some(true))
+    );
+
+    // Without a session there is no stream.
+    let r = app
+        .http
+        .get(format!("{}/api/v1/events", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+}
