@@ -41,7 +41,9 @@ pub fn parse_volumes(text: &str) -> Result<Vec<VolumeRow>, Vec<String>> {
         let category = h.get(r, "category").and_then(PriceCategory::parse);
         let volume = h
             .get(r, "monthly_volume")
-            .and_then(|v| v.replace('_', "").parse::<u64>().ok());
+            .and_then(|v| v.replace('_', "").parse::<u64>().ok())
+            // A trillion messages a month is past any real business; larger is a typo.
+            .filter(|v| *v <= 1_000_000_000_000);
         let share = match h.get(r, "in_window_share") {
             None => Some(0.0),
             Some(v) => v
@@ -55,7 +57,7 @@ pub fn parse_volumes(text: &str) -> Result<Vec<VolumeRow>, Vec<String>> {
             (false, Some(category), Some(monthly_volume), Some(in_window_share)) => out.push(VolumeRow { country, category, monthly_volume, in_window_share }),
             (true, ..) => problems.push(format!("line {line}: no country")),
             (_, None, ..) => problems.push(format!("line {line}: category must be marketing, utility, authentication, authentication_international or service")),
-            (_, _, None, _) => problems.push(format!("line {line}: monthly_volume must be a whole number")),
+            (_, _, None, _) => problems.push(format!("line {line}: monthly_volume must be a whole number up to 1,000,000,000,000")),
             (_, _, _, None) => problems.push(format!("line {line}: in_window_share must be between 0 and 1 (or 0% to 100%)")),
         }
     }

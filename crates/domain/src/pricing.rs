@@ -66,20 +66,20 @@ impl Micros {
     }
 
     pub fn times(self, n: u64) -> Micros {
-        Micros(self.0.saturating_mul(n as i64))
+        Micros(self.0.saturating_mul(i64::try_from(n).unwrap_or(i64::MAX)))
     }
 }
 
 impl std::ops::Add for Micros {
     type Output = Micros;
     fn add(self, o: Micros) -> Micros {
-        Micros(self.0 + o.0)
+        Micros(self.0.saturating_add(o.0))
     }
 }
 
 impl std::iter::Sum for Micros {
     fn sum<I: Iterator<Item = Micros>>(iter: I) -> Micros {
-        Micros(iter.map(|m| m.0).sum())
+        Micros(iter.fold(0i64, |a, m| a.saturating_add(m.0)))
     }
 }
 
@@ -335,7 +335,7 @@ impl RateCard {
                 .list_rate(market, category)
                 .map_or(Micros(0), |(r, _)| r.times(count));
         };
-        let (start, end) = (already + 1, already + count);
+        let (start, end) = (already.saturating_add(1), already.saturating_add(count));
         let mut total = Micros(0);
         let mut covered = 0;
         for t in tiers {

@@ -74,29 +74,26 @@ const MAX_FAILURES: u32 = 5;
 const WINDOW: Duration = Duration::from_secs(15 * 60);
 
 impl LoginLimiter {
-    /// `Err(seconds to wait)` when the account is locked out.
+    /// Reserves an attempt: counted as failed until [`LoginLimiter::succeeded`] clears it, so
+    /// parallel guesses cannot all pass the check. `Err(seconds to wait)` when locked out.
     pub fn check(&self, email: &str) -> Result<(), u64> {
-        let mut m = self.failures.lock().expect("not poisoned");
-        match m.get(email) {
-            Some((n, since)) if since.elapsed() < WINDOW && *n >= MAX_FAILURES => {
-                Err((WINDOW - since.elapsed()).as_secs().max(1))
-            }
-            Some((_, since)) if since.elapsed() >= WINDOW => {
-                m.remove(email);
-                Ok(())
-            }
-            _ => Ok(()),
-        }
-    }
-
-    pub fn failed(&self, email: &str) {
         let mut m = self.failures.lock().expect("not poisoned");
         if m.len() > 100_000 {
             m.retain(|_, (_, since)| since.elapsed() < WINDOW);
         }
         let e = m.entry(email.to_owned()).or_insert((0, Instant::now()));
+        if e.1.elapsed() >= WINDOW {
+            *e = (0, Instant::now());
+        }
+        if e.0 >= MAX_FAILURES {
+            return Err((WINDOW - e.1.elapsed()).as_secs().max(1));
+        }
         e.0 += 1;
+        Ok(())
     }
+
+    /// A failed attempt (already counted by [`LoginLimiter::check`]).
+    pub fn failed(&self, _email: &str) {}
 
     pub fn succeeded(&self, email: &str) {
         self.failures.lock().expect("not poisoned").remove(email);
@@ -206,6 +203,7 @@ mod tests {
             assert!(l.check("a@x").is_ok());
             l.failed("a@x");
         }
+        // Checks count even before their outcome is known (parallel guesses).
         assert!(l.check("a@x").is_err());
         assert!(l.check("b@x").is_ok(), "per account");
         l.succeeded("a@x");

@@ -83,8 +83,12 @@ pub(crate) const SET_STATE: &str =
 pub(crate) const PARK: &str = "UPDATE outbound SET state = 'paused', updated_at_ms = $2 WHERE campaign_id = $1 AND state = 'queued'";
 const UNPARK: &str = "UPDATE outbound SET state = 'queued', updated_at_ms = $2 WHERE campaign_id = $1 AND state = 'paused'";
 const CANCEL_ROWS: &str = "UPDATE outbound SET state = 'cancelled', updated_at_ms = $2 WHERE campaign_id = $1 AND state IN ('queued', 'held', 'paused')";
-pub(crate) const RUNNING_OF_NUMBER: &str =
-    "SELECT id FROM campaigns WHERE phone_number_id = $1 AND state = 'running'";
+/// Running campaigns, and those still being queued (a quality drop must stop them starting).
+pub(crate) const RUNNING_OF_NUMBER: &str = "SELECT id FROM campaigns WHERE phone_number_id = $1 \
+     AND (state = 'running' OR (state = 'paused' AND paused_reason = 'being queued'))";
+const QUEUEING: &str = "being queued";
+const START: &str = "UPDATE campaigns SET state = 'running', paused_reason = NULL, updated_at_ms = $2 \
+     WHERE id = $1 AND state = 'paused' AND paused_reason = 'being queued'";
 const AUDIENCE: &str = "SELECT c.id, c.wa_id, c.bsuid, c.parent_bsuid, c.username, c.name, c.created_at_ms, c.updated_at_ms \
      FROM contacts c JOIN conversations v ON v.contact_id = c.id AND v.phone_number_id = $1 \
      WHERE ($2 IS NULL OR EXISTS (SELECT 1 FROM conversation_labels l WHERE l.conversation_id = v.id AND l.label = $2)) \
@@ -126,6 +130,20 @@ impl Store {
                 .bind(&c.language).bind(&c.audience).bind(c.schedule_at_ms).bind(&c.created_by).bind(now_ms)
                 .fetch_one(p).await?;
             Ok(id)
+        })
+    }
+
+    /// Starts a campaign whose recipients are all queued, unless something paused it
+    /// meanwhile (the number's quality turned RED). Returns whether it started.
+    pub async fn start_campaign(&self, id: i64, now_ms: i64) -> Result<bool, StoreError> {
+        with_pool!(&self.writer, p => {
+            let mut tx = p.begin_write().await?;
+            let started = sqlx::query(START).bind(id).bind(now_ms).execute(&mut *tx).await?.rows_affected() > 0;
+            if started {
+                sqlx::query(UNPARK).bind(id).bind(now_ms).execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+            Ok(started)
         })
     }
 
@@ -182,7 +200,8 @@ impl Store {
             let row: CampaignRow = sqlx::query_as(ONE).bind(id).fetch_one(&mut *tx).await?;
             let (state, rows_sql) = match (action, row.state.as_str()) {
                 (CampaignAction::Pause, "running") => ("paused", PARK),
-                (CampaignAction::Resume, "paused") => ("running", UNPARK),
+                // A campaign still being queued is started by its creator, once queued.
+                (CampaignAction::Resume, "paused") if row.paused_reason.as_deref() != Some(QUEUEING) => ("running", UNPARK),
                 (CampaignAction::Cancel, "running" | "paused") => ("cancelled", CANCEL_ROWS),
                 _ => { tx.rollback().await?; return Ok(None) }
             };

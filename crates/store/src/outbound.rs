@@ -7,9 +7,11 @@
 //! facts. An `Idempotency-Key` is a unique column: a retried request finds the first row.
 //!
 //! The dispatcher of a number holds that number's lease (`senders`); rows it claims are
-//! `sending` until their outcome is recorded. When a dispatcher takes over a number whose lease
-//! expired (its previous owner crashed), the `sending` rows it finds may or may not have reached
-//! Meta: they go back to the queue flagged `ambiguous`, the only way a message can be sent twice.
+//! `sending` until their outcome is recorded, and an outcome only applies to the attempt that
+//! was claimed. When a dispatcher takes over a number whose lease expired (its previous owner
+//! crashed), the `sending` rows it finds may or may not have reached Meta: they go back to the
+//! queue flagged `ambiguous`. That, and retrying once after a timeout (also flagged), are the
+//! only ways a message can reach a customer twice.
 //!
 //! Once Meta accepted a message it also gets a row in `messages` (the thread) keyed by wamid, so
 //! status webhooks advance it exactly as they advance everything else, parked statuses included.
@@ -136,10 +138,13 @@ pub struct Claimed {
 pub enum Outcome {
     Accepted {
         id: i64,
+        /// The attempt this outcome answers (a late answer to an older attempt is ignored).
+        attempt: i64,
         wamid: String,
     },
     Retry {
         id: i64,
+        attempt: i64,
         at_ms: i64,
         code: Option<i64>,
         message: String,
@@ -147,16 +152,14 @@ pub enum Outcome {
     },
     Failed {
         id: i64,
+        attempt: i64,
         code: Option<i64>,
         message: String,
         ambiguous: bool,
     },
     /// Not attempted (the recipient's pair rate, a paused number): back to the queue at `at_ms`
     /// without using an attempt.
-    Deferred {
-        id: i64,
-        at_ms: i64,
-    },
+    Deferred { id: i64, attempt: i64, at_ms: i64 },
 }
 
 /// An accepted message on its way into the thread: (wamid, number, contact, kind, text,
@@ -206,13 +209,16 @@ const USABLE_TEMPLATES: &str = "SELECT d.name FROM template_definitions d \
      JOIN template_state s ON s.waba_id = d.waba_id AND s.name = d.name AND s.language = d.language \
      WHERE d.waba_id = $1 AND s.status = 'APPROVED' ORDER BY d.name LIMIT 5";
 const TIER: &str = "SELECT messaging_limit FROM number_state WHERE phone_number_id = $1";
-// Unique customers reached outside service windows in the rolling 24 hours.
+// Unique customers reached outside service windows in the rolling 24 hours. A message counts
+// from when it last moved (queued, released from hold, sent): a held or scheduled message
+// counts when it goes, not when it was asked for. Parked campaign rows count too, so a large
+// campaign queued in chunks shares one budget.
 const REACHED: &str = "SELECT COUNT(DISTINCT contact_id) FROM outbound WHERE phone_number_id = $1 AND business_initiated \
-     AND state IN ('queued', 'sending', 'accepted') AND created_at_ms > $2";
+     AND state IN ('queued', 'paused', 'sending', 'accepted') AND updated_at_ms > $2";
 const REACHED_ONE: &str = "SELECT COUNT(*) FROM outbound WHERE phone_number_id = $1 AND contact_id = $2 AND business_initiated \
-     AND state IN ('queued', 'sending', 'accepted') AND created_at_ms > $3";
+     AND state IN ('queued', 'paused', 'sending', 'accepted') AND updated_at_ms > $3";
 const MARKETING_24H: &str = "SELECT COUNT(*) FROM outbound WHERE phone_number_id = $1 AND contact_id = $2 AND category = 'MARKETING' \
-     AND state IN ('queued', 'sending', 'accepted') AND created_at_ms > $3";
+     AND state IN ('queued', 'paused', 'sending', 'accepted') AND updated_at_ms > $3";
 const INSERT_OUTBOUND: &str = "INSERT INTO outbound (idempotency_key, request_hash, phone_number_id, contact_id, recipient, kind, category, \
        template_name, lane, request, state, decision, business_initiated, next_attempt_at_ms, error_code, error_message, campaign_id, \
        created_by, created_at_ms, updated_at_ms) \
@@ -232,31 +238,32 @@ const REFUSE_OPTED_OUT: &str = "UPDATE outbound SET state = 'refused', error_mes
          OR (o.category = 'MARKETING' AND EXISTS (SELECT 1 FROM marketing_preferences m WHERE m.contact_id = o.contact_id \
                     AND m.phone_number_id = o.phone_number_id AND m.value = 'stop' AND m.meta_at_ms >= o.created_at_ms))) \
        AND o.id IN (SELECT id FROM outbound WHERE phone_number_id = $1 AND state = 'queued' AND next_attempt_at_ms <= $2 \
-                    ORDER BY lane, next_attempt_at_ms, id LIMIT $3)) \
+                    AND (campaign_id IS NULL OR campaign_id IN (SELECT id FROM campaigns WHERE state = 'running')) ORDER BY lane, next_attempt_at_ms, id LIMIT $3)) \
      RETURNING id";
 const OPTED_OUT_NOTE: &str =
     "The customer opted out after this message was queued; it was not sent.";
 const CLAIM_SQLITE: &str = "UPDATE outbound SET state = 'sending', attempts = attempts + 1, updated_at_ms = $2 WHERE id IN ( \
        SELECT id FROM outbound WHERE phone_number_id = $1 AND state = 'queued' AND next_attempt_at_ms <= $2 \
-       ORDER BY lane, next_attempt_at_ms, id LIMIT $3) \
+       AND (campaign_id IS NULL OR campaign_id IN (SELECT id FROM campaigns WHERE state = 'running')) ORDER BY lane, next_attempt_at_ms, id LIMIT $3) \
      RETURNING id, recipient, request, lane, attempts, ambiguous";
 const CLAIM_PG: &str = "UPDATE outbound SET state = 'sending', attempts = attempts + 1, updated_at_ms = $2 WHERE id IN ( \
        SELECT id FROM outbound WHERE phone_number_id = $1 AND state = 'queued' AND next_attempt_at_ms <= $2 \
-       ORDER BY lane, next_attempt_at_ms, id LIMIT $3 FOR UPDATE SKIP LOCKED) \
+       AND (campaign_id IS NULL OR campaign_id IN (SELECT id FROM campaigns WHERE state = 'running')) ORDER BY lane, next_attempt_at_ms, id LIMIT $3 FOR UPDATE SKIP LOCKED) \
      RETURNING id, recipient, request, lane, attempts, ambiguous";
 const SET_ACCEPTED: &str = "UPDATE outbound SET state = 'accepted', wamid = $2, error_code = NULL, error_message = NULL, updated_at_ms = $3 \
-     WHERE id = $1 AND state = 'sending' RETURNING phone_number_id, contact_id, kind, request";
+     WHERE id = $1 AND state = 'sending' AND attempts = $4 RETURNING phone_number_id, contact_id, kind, request";
 const SET_RETRY: &str = "UPDATE outbound SET state = 'queued', next_attempt_at_ms = $2, error_code = $3, error_message = $4, \
-       ambiguous = $5, updated_at_ms = $6 WHERE id = $1 AND state = 'sending'";
+       ambiguous = $5, updated_at_ms = $6 WHERE id = $1 AND state = 'sending' AND attempts = $7";
 const SET_FAILED: &str = "UPDATE outbound SET state = 'failed', error_code = $2, error_message = $3, ambiguous = $4, updated_at_ms = $5 \
-     WHERE id = $1 AND state = 'sending'";
+     WHERE id = $1 AND state = 'sending' AND attempts = $6";
 const SET_DEFERRED: &str = "UPDATE outbound SET state = 'queued', next_attempt_at_ms = $2, attempts = attempts - 1, updated_at_ms = $3 \
-     WHERE id = $1 AND state = 'sending'";
+     WHERE id = $1 AND state = 'sending' AND attempts = $4";
 const ADVANCE_STATUS: &str = "UPDATE messages SET status = $2, status_rank = $3, status_at_ms = $4, error_code = COALESCE($5, error_code) \
      WHERE wamid = $1 AND status_rank < $3";
 const LEASE: &str = "INSERT INTO senders (phone_number_id, owner, lease_until_ms) VALUES ($1, $2, $3) \
      ON CONFLICT (phone_number_id) DO UPDATE SET owner = excluded.owner, lease_until_ms = excluded.lease_until_ms \
      WHERE senders.owner = excluded.owner OR senders.owner IS NULL OR senders.lease_until_ms < $4";
+const LEASE_BEFORE: &str = "SELECT owner, lease_until_ms FROM senders WHERE phone_number_id = $1";
 const SENDER: &str = "SELECT owner, paused, paused_reason FROM senders WHERE phone_number_id = $1";
 const ORPHANS: &str = "UPDATE outbound SET state = 'queued', ambiguous = TRUE, updated_at_ms = $2 \
      WHERE phone_number_id = $1 AND state = 'sending' RETURNING id";
@@ -718,29 +725,30 @@ impl Store {
             let mut accepted: Vec<AcceptedRow<'_>> = Vec::new();
             for o in outcomes {
                 match o {
-                    Outcome::Accepted { id, wamid } => {
-                        let row: Option<(String, i64, String, String)> = sqlx::query_as(SET_ACCEPTED).bind(id).bind(wamid).bind(now_ms).fetch_optional(&mut *tx).await?;
+                    Outcome::Accepted { id, attempt, wamid } => {
+                        let row: Option<(String, i64, String, String)> = sqlx::query_as(SET_ACCEPTED).bind(id).bind(wamid).bind(now_ms).bind(attempt).fetch_optional(&mut *tx).await?;
                         let Some((number, contact, kind, request)) = row else { continue };
                         events.push((*id, "accepted", wamid.clone()));
                         let text = serde_json::from_str::<serde_json::Value>(&request).ok().and_then(|v| {
                             v.pointer("/text/body").or_else(|| v.pointer(&format!("/{kind}/caption"))).or_else(|| v.pointer("/template/name")).and_then(|t| t.as_str()).map(str::to_owned)
                         });
-                        accepted.push((wamid.as_str(), number, contact, kind, text, request));
+                        let text = text.map(|t| t.replace('\0', ""));
+                        accepted.push((wamid.as_str(), number, contact, kind, text, request.replace("\\u0000", "")));
                     }
-                    Outcome::Retry { id, at_ms, code, message, ambiguous } => {
-                        let r = sqlx::query(SET_RETRY).bind(id).bind(at_ms).bind(code).bind(message).bind(ambiguous).bind(now_ms).execute(&mut *tx).await?;
+                    Outcome::Retry { id, attempt, at_ms, code, message, ambiguous } => {
+                        let r = sqlx::query(SET_RETRY).bind(id).bind(at_ms).bind(code).bind(message).bind(ambiguous).bind(now_ms).bind(attempt).execute(&mut *tx).await?;
                         if r.rows_affected() > 0 {
                             events.push((*id, "retry_scheduled", format!("{message}; next attempt at {at_ms}")));
                         }
                     }
-                    Outcome::Failed { id, code, message, ambiguous } => {
-                        let r = sqlx::query(SET_FAILED).bind(id).bind(code).bind(message).bind(ambiguous).bind(now_ms).execute(&mut *tx).await?;
+                    Outcome::Failed { id, attempt, code, message, ambiguous } => {
+                        let r = sqlx::query(SET_FAILED).bind(id).bind(code).bind(message).bind(ambiguous).bind(now_ms).bind(attempt).execute(&mut *tx).await?;
                         if r.rows_affected() > 0 {
                             events.push((*id, "failed", message.clone()));
                         }
                     }
-                    Outcome::Deferred { id, at_ms } => {
-                        sqlx::query(SET_DEFERRED).bind(id).bind(at_ms).bind(now_ms).execute(&mut *tx).await?;
+                    Outcome::Deferred { id, attempt, at_ms } => {
+                        sqlx::query(SET_DEFERRED).bind(id).bind(at_ms).bind(now_ms).bind(attempt).execute(&mut *tx).await?;
                     }
                 }
             }
@@ -792,19 +800,22 @@ impl Store {
     }
 
     /// Takes or renews the lease of a number's sender for `owner` until `until_ms`. A new
-    /// holder (`was_held` false) puts back the messages a previous owner left in flight,
-    /// flagged ambiguous. Returns whether `owner` holds the lease and whether the number is
+    /// holder puts back the messages a previous owner left in flight, flagged ambiguous (their
+    /// late answers, if any, no longer match: outcomes are for the attempt claimed). Returns whether `owner` holds the lease and whether the number is
     /// paused.
     pub async fn lease_sender(
         &self,
         phone_number_id: &str,
         owner: &str,
-        was_held: bool,
         now_ms: i64,
         until_ms: i64,
     ) -> Result<SenderLease, StoreError> {
         with_pool!(&self.writer, p => {
             let mut tx = p.begin_write().await?;
+            // Whether `owner` held a live lease before this call comes from the database, not
+            // from memory: an owner that lost the lease and got it back must sweep too.
+            let before: Option<(Option<String>, i64)> = sqlx::query_as(LEASE_BEFORE).bind(phone_number_id).fetch_optional(&mut *tx).await?;
+            let was_held = before.is_some_and(|(o, until)| o.as_deref() == Some(owner) && until >= now_ms);
             sqlx::query(LEASE).bind(phone_number_id).bind(owner).bind(until_ms).bind(now_ms).execute(&mut *tx).await?;
             let (holder, paused, paused_reason): (Option<String>, bool, Option<String>) =
                 sqlx::query_as(SENDER).bind(phone_number_id).fetch_one(&mut *tx).await?;

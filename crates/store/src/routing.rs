@@ -24,7 +24,8 @@ const LOADS: &str = "SELECT u.id AS user_id, u.last_seen_at_ms, \
        (SELECT COUNT(*) FROM conversations v WHERE v.assignee = CAST(u.id AS TEXT) AND v.status IN ('open', 'pending')) AS open, \
        (SELECT MAX(e.at_ms) FROM conversation_events e WHERE e.user_id = u.id AND e.kind IN ('routed', 'claimed', 'transferred', 'taken_over')) AS last_assigned_at \
      FROM users u WHERE u.team_id = $1 AND u.disabled_at_ms IS NULL ORDER BY u.id";
-const QUEUE: &str = "SELECT id, phone_number_id FROM conversations WHERE assignee IS NULL AND status = 'open' \
+// Conversations a customer started (a campaign recipient who never wrote is nobody's work).
+const QUEUE: &str = "SELECT id, phone_number_id FROM conversations WHERE assignee IS NULL AND status = 'open' AND last_inbound_at_ms IS NOT NULL \
      ORDER BY COALESCE(last_inbound_at_ms, last_message_at_ms), id LIMIT $1";
 const OFFLINE_HELD: &str = "SELECT v.id, CAST(v.assignee AS BIGINT) FROM conversations v JOIN users u ON CAST(u.id AS TEXT) = v.assignee \
      WHERE v.status IN ('open', 'pending') AND u.team_id IN (SELECT team_id FROM team_rules) AND (u.last_seen_at_ms IS NULL OR u.last_seen_at_ms < $1)";

@@ -79,7 +79,9 @@ const SESSION: &str = "SELECT u.id, u.email, u.name, u.role, t.name AS team, u.p
      WHERE s.token_hash = $1 AND s.expires_at_ms > $2 AND u.disabled_at_ms IS NULL";
 const DELETE_SESSION: &str = "DELETE FROM sessions WHERE token_hash = $1";
 const ASSIGNEE: &str = "SELECT assignee FROM conversations WHERE id = $1";
-const SET_ASSIGNEE: &str = "UPDATE conversations SET assignee = $2 WHERE id = $1";
+// Compare-and-set: only if the assignee is still the one read (two claims cannot both win,
+// on PostgreSQL's READ COMMITTED too).
+const SET_ASSIGNEE: &str = "UPDATE conversations SET assignee = $2 WHERE id = $1 AND COALESCE(assignee, '') = COALESCE($3, '')";
 const INSERT_EVENT: &str = "INSERT INTO conversation_events (conversation_id, kind, actor_user_id, previous_user_id, user_id, detail, at_ms) \
      VALUES ($1, $2, $3, $4, $5, $6, $7)";
 const EVENTS: &str = "SELECT id, conversation_id, kind, actor_user_id, previous_user_id, user_id, detail, at_ms FROM conversation_events \
@@ -173,7 +175,12 @@ impl Store {
                 tx.rollback().await?;
                 return Ok(Assigned { applied: allowed && previous == to, previous, assignee: previous });
             }
-            sqlx::query(SET_ASSIGNEE).bind(conversation_id).bind(to.map(|t| t.to_string())).execute(&mut *tx).await?;
+            let set = sqlx::query(SET_ASSIGNEE).bind(conversation_id).bind(to.map(|t| t.to_string())).bind(current.as_deref()).execute(&mut *tx).await?;
+            if set.rows_affected() == 0 {
+                // Someone else changed hands first.
+                tx.rollback().await?;
+                return Ok(Assigned { applied: false, previous, assignee: previous });
+            }
             sqlx::query(INSERT_EVENT).bind(conversation_id).bind(kind).bind(actor).bind(previous).bind(to).bind(None::<String>).bind(now_ms)
                 .execute(&mut *tx).await?;
             tx.commit().await?;

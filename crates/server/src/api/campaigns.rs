@@ -320,11 +320,9 @@ async fn create(
         }
     }
     // Everything is queued (paused): start it.
-    let c = state
-        .store
-        .campaign_action(id, CampaignAction::Resume, None, UnixMs::now().0)
-        .await?
-        .ok_or_else(|| ApiError::Internal("a new campaign could not be started".into()))?;
+    // Paused meanwhile (the number's quality turned RED)? Then it stays paused, and says why.
+    state.store.start_campaign(id, UnixMs::now().0).await?;
+    let c = state.store.campaign(id).await?;
     state.outbound.wake(&number.phone_number_id);
     let p = state.store.campaign_progress(id).await?;
     let mut body = campaign_json(&c, &p);

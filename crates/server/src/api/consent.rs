@@ -227,9 +227,11 @@ async fn record(
             "\"source\" must name where the consent came from (1 to 64 characters).",
         ));
     }
-    if let Some(n) = &c.number {
-        state.outbound.number(Some(n))?;
-    }
+    // Stored as the phone number id, whichever form the caller used (the policy matches ids).
+    let number = match &c.number {
+        Some(n) => Some(state.outbound.number(Some(n))?.phone_number_id.clone()),
+        None => None,
+    };
     state
         .store
         .contact(id)
@@ -240,7 +242,7 @@ async fn record(
         .store
         .record_consent(
             id,
-            c.number.as_deref(),
+            number.as_deref(),
             &c.purpose,
             &c.action,
             &c.source,

@@ -435,6 +435,9 @@ async fn reply(
         });
     }
     let (number, wa_id, bsuid) = state.store.conversation_target(id).await?;
+    // The conversation decides who gets the reply, never the body.
+    obj.remove("to");
+    obj.remove("recipient");
     match (wa_id, bsuid) {
         (Some(w), _) => obj.insert("to".into(), json!(format!("+{w}"))),
         (None, Some(b)) => obj.insert("recipient".into(), json!(b)),
@@ -624,7 +627,7 @@ async fn set_routing(
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
     caller.require(Role::Admin)?;
-    let rules: switchboard_domain::routing::TeamRules = serde_json::from_slice(&body)
+    let mut rules: switchboard_domain::routing::TeamRules = serde_json::from_slice(&body)
         .map_err(|e| ApiError::invalid("body", format!("These are not routing rules: {e}.")))?;
     if rules
         .hours
@@ -637,9 +640,17 @@ async fn set_routing(
             "Each weekly entry is [weekday 0-6, start minute, end minute] with start < end <= 1440.",
         ));
     }
-    for n in &rules.numbers {
-        state.outbound.number(Some(n))?;
-    }
+    // Kept as phone number ids, whichever form the caller used (routing matches ids).
+    rules.numbers = rules
+        .numbers
+        .iter()
+        .map(|n| {
+            state
+                .outbound
+                .number(Some(n))
+                .map(|c| c.phone_number_id.clone())
+        })
+        .collect::<Result<_, _>>()?;
     let json = serde_json::to_string(&rules).map_err(|e| ApiError::Internal(Box::new(e)))?;
     let id = state
         .store

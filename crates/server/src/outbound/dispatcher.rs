@@ -108,13 +108,7 @@ impl Dispatcher {
         let lease = self
             .inner
             .store
-            .lease_sender(
-                &self.inner.number,
-                &self.inner.owner,
-                st.held,
-                now,
-                now + LEASE_MS,
-            )
+            .lease_sender(&self.inner.number, &self.inner.owner, now, now + LEASE_MS)
             .await?;
         if lease.held && !st.held {
             tracing::info!(number = %self.inner.number, "took the sender lease");
@@ -179,16 +173,31 @@ impl Dispatcher {
         let (tx, rx) = mpsc::unbounded_channel::<Outcome>();
         let writer = tokio::spawn(write_outcomes(self.inner.store.clone(), rx));
         let batch = (self.inner.pacing.throughput_mps as usize / 4).clamp(1, 500);
+        // The lease is renewed on its own clock, so calls in flight (or a full semaphore) never
+        // let it lapse while this dispatcher is sending.
+        let renewer = {
+            let me = self.clone();
+            let stop = stop.clone();
+            tokio::spawn(async move {
+                loop {
+                    if let Err(e) = me.ensure_lease(true).await {
+                        tracing::error!(number = %me.inner.number, error = %crate::error::error_chain(&e), "sender lease failed; retrying");
+                        me.inner.pace.lock().await.held = false;
+                    }
+                    tokio::select! {
+                        _ = stop.cancelled() => return,
+                        _ = tokio::time::sleep(RENEW_EVERY) => {}
+                    }
+                }
+            })
+        };
         loop {
             if stop.is_cancelled() {
                 break;
             }
-            let ready = match self.ensure_lease(false).await {
-                Ok(r) => r,
-                Err(e) => {
-                    tracing::error!(number = %self.inner.number, error = %crate::error::error_chain(&e), "sender lease failed; retrying");
-                    false
-                }
+            let ready = {
+                let st = self.inner.pace.lock().await;
+                st.held && !st.paused
             };
             if !ready {
                 tokio::select! {
@@ -252,6 +261,7 @@ impl Dispatcher {
                 }
             }
         }
+        renewer.abort();
         // Let calls in flight finish and their outcomes be written.
         let all = self.inner.pacing.max_in_flight as u32;
         let _ = self.inner.in_flight.acquire_many(all).await;
@@ -272,6 +282,7 @@ impl Dispatcher {
         if st.paused {
             return Err(Outcome::Deferred {
                 id: row.id,
+                attempt: row.attempts,
                 at_ms: now.0,
             });
         }
@@ -283,6 +294,7 @@ impl Dispatcher {
         if let Err(next) = pair.try_take(now_f, p.pair_interval_ms as f64, p.pair_burst) {
             return Err(Outcome::Deferred {
                 id: row.id,
+                attempt: row.attempts,
                 at_ms: next.ceil() as i64,
             });
         }
@@ -314,7 +326,11 @@ impl Dispatcher {
             Ok(wamid) => {
                 metrics::counter!("switchboard_outbound_attempts_total", "outcome" => "accepted")
                     .increment(1);
-                Outcome::Accepted { id: row.id, wamid }
+                Outcome::Accepted {
+                    id: row.id,
+                    attempt: row.attempts,
+                    wamid,
+                }
             }
             Err(e) => self.after(row, e, now).await,
         }
@@ -343,6 +359,7 @@ impl Dispatcher {
                 tracing::debug!(id = row.id, code, "send failed; retry scheduled");
                 Outcome::Retry {
                     id: row.id,
+                    attempt: row.attempts,
                     at_ms: at.0,
                     code,
                     message,
@@ -354,6 +371,7 @@ impl Dispatcher {
                     .increment(1);
                 Outcome::Failed {
                     id: row.id,
+                    attempt: row.attempts,
                     code,
                     message,
                     ambiguous,
@@ -377,6 +395,7 @@ impl Dispatcher {
                 }
                 Outcome::Deferred {
                     id: row.id,
+                    attempt: row.attempts,
                     at_ms: now.0,
                 }
             }
@@ -385,19 +404,44 @@ impl Dispatcher {
 }
 
 /// Records outcomes in batches: whatever is waiting when the previous commit ends goes in the
-/// next one. A failed commit is retried: these outcomes describe calls Meta already answered.
+/// next one. A failed commit is retried (these outcomes describe calls Meta already answered);
+/// a batch that keeps failing is written one outcome at a time, so one outcome the database
+/// refuses cannot hold up the rest (it is logged; its row stays `sending` and the next holder
+/// of the lease puts it back, flagged ambiguous).
 async fn write_outcomes(store: Store, mut rx: mpsc::UnboundedReceiver<Outcome>) {
     let mut batch = Vec::with_capacity(1024);
     while rx.recv_many(&mut batch, 2048).await > 0 {
+        let mut failures = 0;
         loop {
             match store.record_outcomes(&batch, UnixMs::now().0).await {
                 Ok(()) => break,
-                Err(e) => {
+                Err(e) if failures < 3 => {
+                    failures += 1;
                     tracing::error!(error = %crate::error::error_chain(&e), count = batch.len(), "recording send outcomes failed; retrying");
                     tokio::time::sleep(Duration::from_millis(500)).await;
+                }
+                Err(_) => {
+                    for o in &batch {
+                        if let Err(e) = store
+                            .record_outcomes(std::slice::from_ref(o), UnixMs::now().0)
+                            .await
+                        {
+                            tracing::error!(error = %crate::error::error_chain(&e), outcome = ?outcome_id(o), "an outcome the database refuses was dropped");
+                        }
+                    }
+                    break;
                 }
             }
         }
         batch.clear();
+    }
+}
+
+fn outcome_id(o: &Outcome) -> i64 {
+    match o {
+        Outcome::Accepted { id, .. }
+        | Outcome::Retry { id, .. }
+        | Outcome::Failed { id, .. }
+        | Outcome::Deferred { id, .. } => *id,
     }
 }

@@ -127,6 +127,22 @@ async fn two_agents_one_conversation_and_no_overriding() {
         assert_eq!((status, code.as_str()), (409, "assigned_to_other"));
         assert!(message.contains("Ann"), "{message}");
 
+        // A reply goes to the conversation's customer, whatever the body says.
+        let mut elsewhere = reply.clone();
+        elsewhere["to"] = json!("+16505559999");
+        assert_eq!(
+            app.act(
+                &a,
+                &format!("/api/v1/conversations/{conv}/reply"),
+                elsewhere
+            )
+            .await
+            .status(),
+            202
+        );
+        assert_eq!(app.dispatcher.run_once(UnixMs::now()).await.unwrap(), 1);
+        assert_eq!(app.em.outbox()[0].to.as_deref(), Some("+16505550501"));
+
         // Ann replies; Bob's reply is refused by the server, naming Ann.
         let r = app
             .act(
@@ -148,7 +164,7 @@ async fn two_agents_one_conversation_and_no_overriding() {
         assert_eq!((status, code.as_str()), (409, "not_assignee"));
         assert!(message.contains("Ann holds this conversation"), "{message}");
         assert_eq!(app.dispatcher.run_once(UnixMs::now()).await.unwrap(), 1);
-        assert_eq!(app.em.outbox().len(), 1, "only Ann's reply went out");
+        assert_eq!(app.em.outbox().len(), 2, "only Ann's replies went out");
 
         // The customer writes again while Ann's next reply is being written: warned first.
         let seen = app.store.last_message_id(conv).await.unwrap().unwrap();
@@ -568,4 +584,40 @@ async fn every_open_inbox_hears_new_messages_hand_changes_and_typing_live() {
         .await
         .unwrap();
     assert_eq!(r.status(), 401);
+}
+
+#[tokio::test]
+async fn two_claims_at_the_same_moment_cannot_both_win() {
+    for db in each_backend().await {
+        let backend = db.backend;
+        let app = TestApp::spawn(db).await;
+        app.add_user("ann@example.com", "Ann", "agent").await;
+        app.add_user("bob@example.com", "Bob", "agent").await;
+        let a = app.session("ann@example.com").await;
+        let b = app.session("bob@example.com").await;
+        for round in 0..5 {
+            let who = format!("165055509{round:02}");
+            app.customer_writes(&who, TestApp::text("hi"));
+            app.settle().await;
+            // The newest conversation is first.
+            let key = app.key(switchboard_domain::Role::Admin).await;
+            let conv = app.get_json("/api/v1/conversations", &key).await["data"][0]["id"]
+                .as_i64()
+                .unwrap();
+            let path = format!("/api/v1/conversations/{conv}/claim");
+            let (ra, rb) =
+                tokio::join!(app.act(&a, &path, json!({})), app.act(&b, &path, json!({})));
+            let wins = [ra.status(), rb.status()]
+                .iter()
+                .filter(|s| s.as_u16() == 200)
+                .count();
+            assert_eq!(wins, 1, "{backend:?} round {round}");
+            let events = app.store.conversation_events(conv).await.unwrap();
+            assert_eq!(
+                events.iter().filter(|e| e.kind == "claimed").count(),
+                1,
+                "{backend:?}"
+            );
+        }
+    }
 }

@@ -42,7 +42,7 @@ CREATE TABLE outbound (
 );
 CREATE INDEX outbound_campaign ON outbound (campaign_id, state);
 CREATE INDEX outbound_due ON outbound (phone_number_id, state, lane, next_attempt_at_ms, id);
-CREATE INDEX outbound_reach ON outbound (phone_number_id, business_initiated, created_at_ms);
+CREATE INDEX outbound_reach ON outbound (phone_number_id, business_initiated, updated_at_ms);
 CREATE INDEX outbound_contact ON outbound (contact_id, created_at_ms);
 
 CREATE TABLE outbound_events (
