@@ -80,13 +80,30 @@ async fn sigkill_mid_campaign_sends_everything_and_duplicates_at_most_what_was_i
         };
         let config = Config::from_sources(None, env, &Overrides::default()).unwrap();
         let ob = Outbound::new(&config);
+        // Queued as a campaign is: parked under a campaign row, then started.
+        let campaign = store
+            .create_campaign(
+                &switchboard_store::NewCampaign {
+                    name: "crash test".into(),
+                    phone_number_id: ec.numbers[0].phone_number_id.clone(),
+                    template_name: "order_shipped".into(),
+                    language: "en_US".into(),
+                    audience: "{}".into(),
+                    schedule_at_ms: UnixMs::now().0,
+                    created_by: None,
+                },
+                UnixMs::now().0,
+            )
+            .await
+            .unwrap();
         let mut batch = Vec::new();
         for i in 0..TOTAL {
             let body = json!({"to": format!("+1650{i:07}"), "type": "template", "template": {
                 "name": "order_shipped", "language": {"code": "en_US"},
                 "components": [{"type": "body", "parameters": [{"type": "text", "text": "Ann"}, {"type": "text", "text": format!("{i}")}]}]}});
             let mut send = parse_send(&ob, body.to_string().as_bytes()).unwrap();
-            send.campaign_id = Some(1);
+            send.campaign_id = Some(campaign);
+            send.park = true;
             batch.push(send);
             if batch.len() == 1_000 {
                 let out = store
@@ -97,6 +114,13 @@ async fn sigkill_mid_campaign_sends_everything_and_duplicates_at_most_what_was_i
                 batch.clear();
             }
         }
+
+        assert!(
+            store
+                .start_campaign(campaign, UnixMs::now().0)
+                .await
+                .unwrap()
+        );
 
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
