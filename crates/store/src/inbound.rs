@@ -190,8 +190,8 @@ const INSERT_KEYWORD_CONSENT: &str = "INSERT INTO consents (contact_id, phone_nu
      VALUES ($1, $2, 'all', $3, 'keyword', $4, 'customer', $5, $6) ON CONFLICT (dedupe_key) DO NOTHING RETURNING id";
 // A service reply inside the window the keyword message opened: agent lane, nothing to decide.
 const INSERT_REPLY: &str = "INSERT INTO outbound (idempotency_key, request_hash, phone_number_id, contact_id, recipient, kind, category, lane, request, state, \
-       decision, business_initiated, next_attempt_at_ms, created_by, created_at_ms, updated_at_ms) \
-     VALUES ($1, '', $2, $3, $4, 'text', 'SERVICE', 0, $5, 'queued', $6, FALSE, $7, 'consent_keyword', $7, $7) \
+       decision, business_initiated, next_attempt_at_ms, created_by, created_at_ms, updated_at_ms, reached_at_ms) \
+     VALUES ($1, '', $2, $3, $4, 'text', 'SERVICE', 0, $5, 'queued', $6, FALSE, $7, 'consent_keyword', $7, $7, $7) \
      ON CONFLICT (idempotency_key) DO NOTHING RETURNING id";
 const MARK_PROJECTED: &str =
     "UPDATE webhook_journal SET projected_at_ms = $2, error = NULL WHERE id = $1";

@@ -210,19 +210,18 @@ const USABLE_TEMPLATES: &str = "SELECT d.name FROM template_definitions d \
      WHERE d.waba_id = $1 AND s.status = 'APPROVED' ORDER BY d.name LIMIT 5";
 const TIER: &str = "SELECT messaging_limit FROM number_state WHERE phone_number_id = $1";
 // Unique customers reached outside service windows in the rolling 24 hours. A message counts
-// from when it last moved (queued, released from hold, sent): a held or scheduled message
-// counts when it goes, not when it was asked for. Parked campaign rows count too, so a large
+// from when it was queued or released from hold, not from when a held one was asked for. Parked campaign rows count too, so a large
 // campaign queued in chunks shares one budget.
 const REACHED: &str = "SELECT COUNT(DISTINCT contact_id) FROM outbound WHERE phone_number_id = $1 AND business_initiated \
-     AND state IN ('queued', 'paused', 'sending', 'accepted') AND updated_at_ms > $2";
+     AND state IN ('queued', 'paused', 'sending', 'accepted') AND reached_at_ms > $2";
 const REACHED_ONE: &str = "SELECT COUNT(*) FROM outbound WHERE phone_number_id = $1 AND contact_id = $2 AND business_initiated \
-     AND state IN ('queued', 'paused', 'sending', 'accepted') AND updated_at_ms > $3";
+     AND state IN ('queued', 'paused', 'sending', 'accepted') AND reached_at_ms > $3";
 const MARKETING_24H: &str = "SELECT COUNT(*) FROM outbound WHERE phone_number_id = $1 AND contact_id = $2 AND category = 'MARKETING' \
-     AND state IN ('queued', 'paused', 'sending', 'accepted') AND updated_at_ms > $3";
+     AND state IN ('queued', 'paused', 'sending', 'accepted') AND reached_at_ms > $3";
 const INSERT_OUTBOUND: &str = "INSERT INTO outbound (idempotency_key, request_hash, phone_number_id, contact_id, recipient, kind, category, \
        template_name, lane, request, state, decision, business_initiated, next_attempt_at_ms, error_code, error_message, campaign_id, \
-       created_by, created_at_ms, updated_at_ms) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, NULL, $15, $16, $17, $18, $18) \
+       created_by, created_at_ms, updated_at_ms, reached_at_ms) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, NULL, $15, $16, $17, $18, $18, $18) \
      ON CONFLICT (idempotency_key) DO NOTHING RETURNING id";
 const INSERT_EVENT: &str =
     "INSERT INTO outbound_events (outbound_id, state, at_ms, detail) VALUES ($1, $2, $3, $4)";
@@ -267,7 +266,8 @@ const LEASE_BEFORE: &str = "SELECT owner, lease_until_ms FROM senders WHERE phon
 const SENDER: &str = "SELECT owner, paused, paused_reason FROM senders WHERE phone_number_id = $1";
 const ORPHANS: &str = "UPDATE outbound SET state = 'queued', ambiguous = TRUE, updated_at_ms = $2 \
      WHERE phone_number_id = $1 AND state = 'sending' RETURNING id";
-const RELEASE_HELD: &str = "UPDATE outbound SET state = 'queued', next_attempt_at_ms = $2, updated_at_ms = $2 WHERE id IN ( \
+const ANY_HELD: &str = "SELECT COUNT(*) FROM (SELECT 1 FROM outbound WHERE phone_number_id = $1 AND state = 'held' LIMIT 1) h";
+const RELEASE_HELD: &str = "UPDATE outbound SET state = 'queued', next_attempt_at_ms = $2, updated_at_ms = $2, reached_at_ms = $2 WHERE id IN ( \
        SELECT id FROM outbound WHERE phone_number_id = $1 AND state = 'held' \
        AND (campaign_id IS NULL OR campaign_id IN (SELECT id FROM campaigns WHERE state = 'running')) ORDER BY lane, id LIMIT $3) RETURNING id";
 const RELEASE: &str =
@@ -843,6 +843,12 @@ impl Store {
         phone_number_id: &str,
         now_ms: i64,
     ) -> Result<u64, StoreError> {
+        // Most of the time nothing is held: then there is no budget to count (a read, not a
+        // write transaction on SQLite's one writer).
+        let held: (i64,) = with_pool!(&self.pool, p => sqlx::query_as(ANY_HELD).bind(phone_number_id).fetch_one(p).await?);
+        if held.0 == 0 {
+            return Ok(0);
+        }
         with_pool!(&self.writer, p => {
             let mut tx = p.begin_write().await?;
             let tier: Option<(Option<String>,)> = sqlx::query_as(TIER).bind(phone_number_id).fetch_optional(&mut *tx).await?;

@@ -218,23 +218,37 @@ async fn conversation_exists(state: &AppState, id: i64) -> Result<(), ApiError> 
         .map_err(|e| super::not_found_or(e, format!("Conversation {id}")))
 }
 
+/// Changes hands if `hand` allows it, and tells every open inbox when it did.
+async fn change_hands(
+    state: &AppState,
+    id: i64,
+    to: Option<i64>,
+    actor: i64,
+    hand: Hand,
+    kind: &'static str,
+) -> Result<switchboard_store::Assigned, ApiError> {
+    conversation_exists(state, id).await?;
+    let a = state
+        .store
+        .assign_conversation(id, to, Some(actor), hand, kind, UnixMs::now().0)
+        .await?;
+    if a.applied {
+        state.events.publish(
+            "assignment",
+            Some(id),
+            json!({"assignee": a.assignee, "previous": a.previous, "kind": kind}),
+        );
+    }
+    Ok(a)
+}
+
 async fn claim(
     agent: Agent,
     State(state): State<AppState>,
     Id(id): Id,
 ) -> Result<Json<Value>, ApiError> {
-    conversation_exists(&state, id).await?;
-    let a = state
-        .store
-        .assign_conversation(
-            id,
-            Some(agent.user.id),
-            Some(agent.user.id),
-            Hand::IfUnassigned,
-            "claimed",
-            UnixMs::now().0,
-        )
-        .await?;
+    let me = agent.user.id;
+    let a = change_hands(&state, id, Some(me), me, Hand::IfUnassigned, "claimed").await?;
     if !a.applied {
         return Err(ApiError::Conflict {
             code: "assigned_to_other",
@@ -244,11 +258,6 @@ async fn claim(
             ),
         });
     }
-    state.events.publish(
-        "assignment",
-        Some(id),
-        json!({"assignee": a.assignee, "previous": a.previous}),
-    );
     Ok(Json(json!({"conversation_id": id, "assignee": a.assignee})))
 }
 
@@ -257,29 +266,21 @@ async fn release(
     State(state): State<AppState>,
     Id(id): Id,
 ) -> Result<Json<Value>, ApiError> {
-    conversation_exists(&state, id).await?;
-    let a = state
-        .store
-        .assign_conversation(
-            id,
-            None,
-            Some(agent.user.id),
-            Hand::IfHeldByActor,
-            "released",
-            UnixMs::now().0,
-        )
-        .await?;
+    let a = change_hands(
+        &state,
+        id,
+        None,
+        agent.user.id,
+        Hand::IfHeldByActor,
+        "released",
+    )
+    .await?;
     if !a.applied {
         return Err(ApiError::Conflict {
             code: "not_assignee",
             message: "Only the agent holding a conversation can release it.".into(),
         });
     }
-    state.events.publish(
-        "assignment",
-        Some(id),
-        json!({"assignee": null, "previous": a.previous}),
-    );
     Ok(Json(json!({"conversation_id": id, "assignee": null})))
 }
 
@@ -297,7 +298,6 @@ async fn assign(
 ) -> Result<Json<Value>, ApiError> {
     let to: AssignTo = serde_json::from_slice(&body)
         .map_err(|_| ApiError::invalid("body", "Send {\"user_id\"}."))?;
-    conversation_exists(&state, id).await?;
     let target = state
         .store
         .user(to.user_id)
@@ -311,17 +311,15 @@ async fn assign(
     } else {
         Hand::IfHeldByActor
     };
-    let a = state
-        .store
-        .assign_conversation(
-            id,
-            Some(target.id),
-            Some(agent.user.id),
-            hand,
-            "transferred",
-            UnixMs::now().0,
-        )
-        .await?;
+    let a = change_hands(
+        &state,
+        id,
+        Some(target.id),
+        agent.user.id,
+        hand,
+        "transferred",
+    )
+    .await?;
     if !a.applied {
         return Err(ApiError::Conflict {
             code: "not_assignee",
@@ -331,11 +329,6 @@ async fn assign(
             ),
         });
     }
-    state.events.publish(
-        "assignment",
-        Some(id),
-        json!({"assignee": a.assignee, "previous": a.previous}),
-    );
     Ok(Json(
         json!({"conversation_id": id, "assignee": a.assignee, "previous": a.previous}),
     ))
@@ -348,26 +341,12 @@ async fn take_over(
     State(state): State<AppState>,
     Id(id): Id,
 ) -> Result<Json<Value>, ApiError> {
-    conversation_exists(&state, id).await?;
-    let a = state
-        .store
-        .assign_conversation(
-            id,
-            Some(agent.user.id),
-            Some(agent.user.id),
-            Hand::Regardless,
-            "taken_over",
-            UnixMs::now().0,
-        )
-        .await?;
-    state.events.publish(
-        "assignment",
-        Some(id),
-        json!({"assignee": a.assignee, "previous": a.previous, "taken_over": true}),
-    );
-    Ok(Json(
-        json!({"conversation_id": id, "assignee": a.assignee, "previous": a.previous, "previous_name": name_of(&state, a.previous).await}),
-    ))
+    let me = agent.user.id;
+    let a = change_hands(&state, id, Some(me), me, Hand::Regardless, "taken_over").await?;
+    Ok(Json(json!({
+        "conversation_id": id, "assignee": a.assignee, "previous": a.previous,
+        "previous_name": name_of(&state, a.previous).await,
+    })))
 }
 
 async fn events(

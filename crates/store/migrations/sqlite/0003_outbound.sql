@@ -38,11 +38,14 @@ CREATE TABLE outbound (
     campaign_id        INTEGER,
     created_by         TEXT,
     created_at_ms      INTEGER NOT NULL,
-    updated_at_ms      INTEGER NOT NULL
+    updated_at_ms      INTEGER NOT NULL,
+    -- When the message counts against the messaging limit: when it was queued, or released
+    -- from hold (a column of its own, so sending does not rewrite the index on it).
+    reached_at_ms      INTEGER NOT NULL
 );
 CREATE INDEX outbound_campaign ON outbound (campaign_id, state);
 CREATE INDEX outbound_due ON outbound (phone_number_id, state, lane, next_attempt_at_ms, id);
-CREATE INDEX outbound_reach ON outbound (phone_number_id, business_initiated, updated_at_ms);
+CREATE INDEX outbound_reach ON outbound (phone_number_id, business_initiated, reached_at_ms);
 CREATE INDEX outbound_contact ON outbound (contact_id, created_at_ms);
 
 CREATE TABLE outbound_events (
