@@ -208,6 +208,7 @@ const TEMPLATE: &str = "SELECT d.definition, s.status, s.category FROM template_
 const USABLE_TEMPLATES: &str = "SELECT d.name FROM template_definitions d \
      JOIN template_state s ON s.waba_id = d.waba_id AND s.name = d.name AND s.language = d.language \
      WHERE d.waba_id = $1 AND s.status = 'APPROVED' ORDER BY d.name LIMIT 5";
+const NUMBER_LOCK: &str = "SELECT pg_advisory_xact_lock(hashtext('switchboard.outbox:' || $1))";
 const TIER: &str = "SELECT messaging_limit FROM number_state WHERE phone_number_id = $1";
 // Unique customers reached outside service windows in the rolling 24 hours. A message counts
 // from when it was queued or released from hold, not from when a held one was asked for. Parked campaign rows count too, so a large
@@ -361,9 +362,23 @@ fn template_key(content: &OutboundContent) -> Option<(String, String)> {
 
 /// Body of the per-backend transaction of [`Store::submit_sends`].
 macro_rules! submit_body {
-    ($p:expr, $sends:expr, $limits:expr, $now:expr, $dry:expr) => {{
+    ($p:expr, $sends:expr, $limits:expr, $now:expr, $dry:expr, $pg:expr) => {{
         let now: UnixMs = $now;
         let mut tx = $p.begin_write().await?;
+        // PostgreSQL runs READ COMMITTED: one transaction per number at a time decides and
+        // queues (as SQLite's single writer does), so two instances cannot both spend the same
+        // messaging-limit budget or marketing cap. Numbers locked in order: no deadlock.
+        if $pg {
+            let mut numbers: Vec<&str> = $sends
+                .iter()
+                .map(|s: &NewSend| s.phone_number_id.as_str())
+                .collect();
+            numbers.sort_unstable();
+            numbers.dedup();
+            for n in numbers {
+                sqlx::query(NUMBER_LOCK).bind(n).execute(&mut *tx).await?;
+            }
+        }
         let mut out = Vec::with_capacity($sends.len());
         // Per number: (tier limit, customers reached so far); the reached set grows with what
         // this batch queues, so a campaign is counted once, not re-queried per recipient.
@@ -653,7 +668,8 @@ impl Store {
         now: UnixMs,
         dry_run: bool,
     ) -> Result<Vec<Submitted>, StoreError> {
-        with_pool!(&self.writer, p => submit_body!(p, sends, limits, now, dry_run))
+        let pg = self.backend() == crate::Backend::Postgres;
+        with_pool!(&self.writer, p => submit_body!(p, sends, limits, now, dry_run, pg))
     }
 
     /// One outbox message with Meta's latest status.
