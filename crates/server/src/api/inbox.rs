@@ -17,7 +17,7 @@ use switchboard_domain::{Role, UnixMs};
 use switchboard_store::{Hand, PolicyLimits, Submitted};
 
 use super::Id;
-use super::messages::{decision_json, message_json, refusal, stored_refusal};
+use super::messages::{decision_json, refusal, stored_refusal};
 use crate::AppState;
 use crate::agents::{
     Agent, SESSION_MS, clear_cookie, random_token, session_cookie, token_hash, verify_password,
@@ -442,19 +442,14 @@ async fn reply(
         .await?;
     Ok(match out.into_iter().next() {
         Some(Submitted::New(row)) => {
-            if let Some(d) = stored_refusal(&row) {
-                return Ok(refusal(d, Some(message_json(&row, None))));
+            if stored_refusal(&row).is_none() {
+                state.events.publish(
+                    "message",
+                    Some(id),
+                    json!({"outbound_id": row.id, "by": agent.user.name}),
+                );
             }
-            if let Err(e) = crate::costs::estimate(&state.store, &[&row], UnixMs::now()).await {
-                tracing::error!(error = %crate::error::error_chain(&e), "could not record a cost estimate");
-            }
-            state.outbound.wake(&number);
-            state.events.publish(
-                "message",
-                Some(id),
-                json!({"outbound_id": row.id, "by": agent.user.name}),
-            );
-            (StatusCode::ACCEPTED, Json(message_json(&row, None))).into_response()
+            super::messages::queued(&state, &row).await
         }
         Some(Submitted::Refused(d)) => refusal(decision_json(&d), None),
         _ => return Err(ApiError::Internal("no submit result".into())),

@@ -94,6 +94,21 @@ pub(crate) fn stored_refusal(row: &OutboundRow) -> Option<Value> {
     (d["decision"] == "refuse").then_some(d)
 }
 
+/// The answer to a newly submitted message: its stored refusal (a refusal remembered for an
+/// idempotency key), or 202 once its cost estimate is in the ledger and its number's
+/// dispatcher is woken.
+pub(crate) async fn queued(state: &AppState, row: &OutboundRow) -> Response {
+    if let Some(d) = stored_refusal(row) {
+        return refusal(d, Some(message_json(row, None)));
+    }
+    // The estimate goes in the ledger; the message is queued whatever happens to it.
+    if let Err(e) = crate::costs::estimate(&state.store, &[row], UnixMs::now()).await {
+        tracing::error!(error = %crate::error::error_chain(&e), "could not record a cost estimate");
+    }
+    state.outbound.wake(&row.phone_number_id);
+    (StatusCode::ACCEPTED, Json(message_json(row, None))).into_response()
+}
+
 pub(crate) fn decision_json(d: &Decision) -> Value {
     serde_json::to_value(d).unwrap_or(Value::Null)
 }
@@ -121,7 +136,6 @@ async fn send(
         new.idempotency_key = Some(format!("{}:{k}", caller.key_id));
     }
     new.created_by = Some(format!("api_key:{}", caller.key_id));
-    let number = new.phone_number_id.clone();
     let mut out = state
         .store
         .submit_sends(&[new], limits(&state), UnixMs::now(), false)
@@ -130,20 +144,7 @@ async fn send(
         .pop()
         .ok_or_else(|| ApiError::Internal("no submit result".into()))?;
     Ok(match result {
-        Submitted::New(row) => {
-            if let Some(d) = stored_refusal(&row) {
-                return Ok(refusal(d, Some(message_json(&row, None))));
-            }
-            // The estimate goes in the ledger; the message is queued whatever happens to it.
-            match crate::costs::estimate(&state.store, &[&row], UnixMs::now()).await {
-                Ok(_) => {}
-                Err(e) => {
-                    tracing::error!(error = %crate::error::error_chain(&e), "could not record a cost estimate")
-                }
-            }
-            state.outbound.wake(&number);
-            (StatusCode::ACCEPTED, Json(message_json(&row, None))).into_response()
-        }
+        Submitted::New(row) => queued(&state, &row).await,
         Submitted::Replayed(row) => {
             let replay = [("idempotent-replayed", "true")];
             match stored_refusal(&row) {
