@@ -113,6 +113,8 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
             "SWITCHBOARD_GRAPH_BASE_URL" => Some(graph_base.clone()),
             "SWITCHBOARD_VERIFY_TOKEN" => Some(verify.clone()),
             "SWITCHBOARD_MEDIA_DIR" => Some(media.clone()),
+            // Advancing the emulator's clock (POST /_emulator/clock/advance) closes windows here.
+            "SWITCHBOARD_DEV_CLOCK_URL" => Some(format!("{graph_base}/_emulator/clock")),
             _ => None,
         },
         &Overrides {
@@ -187,7 +189,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     }));
 
     println!("Switchboard demo");
-    println!("  Switchboard:  {base}");
+    println!("  Inbox:        {base}/inbox   (log in as one of the people below)");
     println!("  API:          {base}/api/v1   (OpenAPI: {base}/api/openapi.json)");
     println!("  API key:      {key}");
     println!(
@@ -195,7 +197,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         emulator.base_url
     );
     println!("  Data:         {}", dir.display());
-    println!("  People (log in with POST {base}/api/v1/auth/login):");
+    println!("  People:");
     for (email, name, role, team, password) in &printed {
         println!("    {email:<26} {password}  {name}, {role}, {team}");
     }

@@ -52,16 +52,37 @@ pub async fn create_api_key(
     Ok((id, issued.plaintext))
 }
 
-/// The caller of an API request, authenticated by its bearer key. Handlers take it as an
-/// argument, so an endpoint without it cannot be reached without a key; `require` checks roles.
+/// The caller of an API request: a bearer API key, or (when no `Authorization` header is sent)
+/// a person logged in to the web inbox, whose unsafe requests must carry the session's CSRF
+/// token. Handlers take it as an argument, so an endpoint without it cannot be reached
+/// without credentials; `require` checks roles.
 #[derive(Debug, Clone)]
 pub struct ApiCaller {
+    /// The API key's id, or 0 for a person's session.
     pub key_id: i64,
+    /// The person, when the caller is a logged-in session.
+    pub user_id: Option<i64>,
     pub name: String,
     pub role: Role,
 }
 
 impl ApiCaller {
+    /// Who did it, as recorded: `api_key:3` or `user:5`.
+    pub fn actor(&self) -> String {
+        match self.user_id {
+            Some(u) => format!("user:{u}"),
+            None => format!("api_key:{}", self.key_id),
+        }
+    }
+
+    /// What idempotency keys are scoped to (a key's id, kept as before; `u5` for a person).
+    pub fn idempotency_scope(&self) -> String {
+        match self.user_id {
+            Some(u) => format!("u{u}"),
+            None => self.key_id.to_string(),
+        }
+    }
+
     pub fn require(&self, needed: Role) -> Result<(), ApiError> {
         if self.role.allows(needed) {
             Ok(())
@@ -78,10 +99,19 @@ impl FromRequestParts<AppState> for ApiCaller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let header = parts
-            .headers
-            .get(axum::http::header::AUTHORIZATION)
-            .ok_or(ApiError::MissingCredentials)?;
+        let Some(header) = parts.headers.get(axum::http::header::AUTHORIZATION) else {
+            // The web inbox: its session (CSRF checked for unsafe methods), or no credentials.
+            return match crate::agents::Agent::from_request_parts(parts, state).await {
+                Ok(a) => Ok(ApiCaller {
+                    key_id: 0,
+                    user_id: Some(a.user.id),
+                    name: a.user.name,
+                    role: a.role,
+                }),
+                Err(ApiError::NotLoggedIn) => Err(ApiError::MissingCredentials),
+                Err(e) => Err(e),
+            };
+        };
         let value = header.to_str().map_err(|_| ApiError::InvalidCredentials)?;
         let key = value
             .strip_prefix("Bearer ")
@@ -105,6 +135,7 @@ impl FromRequestParts<AppState> for ApiCaller {
         }
         Ok(ApiCaller {
             key_id: record.id,
+            user_id: None,
             name: record.name,
             role: record.role,
         })
@@ -130,6 +161,7 @@ mod tests {
     fn roles() {
         let agent = ApiCaller {
             key_id: 1,
+            user_id: None,
             name: "x".into(),
             role: Role::Agent,
         };

@@ -88,6 +88,12 @@ pub const SETTINGS: &[Setting] = &[
         doc: "Largest webhook body accepted (Meta sends at most 3 MB).",
     },
     Setting {
+        key: "dev.clock_url",
+        env: Some("SWITCHBOARD_DEV_CLOCK_URL"),
+        default: "",
+        doc: "Development and tests only: follow the clock of the emulator at this URL (its `/_emulator/clock`), so advancing the emulator's clock closes service windows here too. Empty (production): the system clock.",
+    },
+    Setting {
         key: "media.dir",
         env: Some("SWITCHBOARD_MEDIA_DIR"),
         default: "switchboard-media",
@@ -207,6 +213,8 @@ pub struct Config {
     pub graph: GraphConfig,
     pub webhook: WebhookConfig,
     pub media_dir: std::path::PathBuf,
+    /// Development only: the emulator clock this server follows.
+    pub dev_clock_url: Option<String>,
     pub outbound: OutboundConfig,
     pub consent: ConsentConfig,
     pub numbers: Vec<NumberConfig>,
@@ -353,6 +361,8 @@ struct FileConfig {
     #[serde(default)]
     media: FileMedia,
     #[serde(default)]
+    dev: FileDev,
+    #[serde(default)]
     outbound: FileOutbound,
     #[serde(default)]
     consent: FileConsent,
@@ -383,6 +393,12 @@ struct FileOutbound {
 #[serde(deny_unknown_fields)]
 struct FileMedia {
     dir: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileDev {
+    clock_url: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -560,6 +576,9 @@ impl Config {
             64 * 1024 * 1024,
         ) as usize;
 
+        let dev_clock_url = env("SWITCHBOARD_DEV_CLOCK_URL")
+            .or(file.dev.clock_url)
+            .filter(|u| !u.trim().is_empty());
         let media_dir = env("SWITCHBOARD_MEDIA_DIR")
             .or(file.media.dir)
             .unwrap_or_else(|| default_of("media.dir").into());
@@ -719,6 +738,7 @@ impl Config {
                 max_body_bytes,
             },
             media_dir: media_dir.into(),
+            dev_clock_url,
             outbound,
             consent,
             numbers,
@@ -775,6 +795,9 @@ impl Config {
             "\n[media]\ndir = {:?}\n",
             self.media_dir.display().to_string()
         ));
+        if let Some(u) = &self.dev_clock_url {
+            out.push_str(&format!("\n[dev]\nclock_url = {u:?}\n"));
+        }
         let c = &self.consent;
         out.push_str(&format!(
             "\n[consent]\nopt_out_keywords = {:?}\nopt_in_keywords = {:?}\nopt_out_reply = {:?}\nopt_in_reply = {:?}\n",

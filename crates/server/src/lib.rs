@@ -11,6 +11,7 @@
 pub mod agents;
 pub mod api;
 pub mod auth;
+pub mod clock;
 pub mod config;
 pub mod costs;
 pub mod error;
@@ -21,6 +22,7 @@ pub mod metrics;
 pub mod outbound;
 pub mod routing;
 pub mod template_files;
+pub mod ui;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -49,6 +51,18 @@ pub struct AppState {
     /// Rung when routing may have work (an agent came online, rules changed, a message came).
     pub router_wake: Arc<tokio::sync::Notify>,
     pub events: events::EventBus,
+    /// The clock policy decides at ([`clock`]).
+    pub clock: Arc<clock::Clock>,
+    /// Cancelled when the server stops: long-lived responses (live updates) end with it, so
+    /// a graceful shutdown does not wait for browsers to close their streams.
+    pub shutdown: tokio_util::sync::CancellationToken,
+}
+
+impl AppState {
+    /// Now, as the send policy and the inbox see it.
+    pub fn now(&self) -> UnixMs {
+        self.clock.now()
+    }
 }
 
 /// A built, bound application: listeners are open (so the ports are known) but nothing is
@@ -63,8 +77,17 @@ pub struct Application {
     dispatchers: Vec<outbound::dispatcher::Dispatcher>,
     routing: routing::Router,
     template_sync: Option<StartupTask>,
+    clock_follow: Option<ClockTask>,
+    shutdown: tokio_util::sync::CancellationToken,
+    events_relay: Option<(
+        Store,
+        events::EventBus,
+        tokio::sync::mpsc::UnboundedReceiver<events::Event>,
+    )>,
     background_workers: bool,
 }
+
+type ClockTask = Box<dyn FnOnce(tokio_util::sync::CancellationToken) -> StartupTask + Send>;
 
 type StartupTask = std::pin::Pin<Box<dyn Future<Output = ()> + Send>>;
 
@@ -119,7 +142,13 @@ impl Application {
             ),
         };
         let templates_changed = Arc::new(tokio::sync::Notify::new());
-        let bus = events::EventBus::default();
+        // On PostgreSQL several instances may serve the inbox: events cross with NOTIFY.
+        let (bus, relay_rx) = if store.backend() == switchboard_store::Backend::Postgres {
+            let (bus, rx) = events::EventBus::relayed();
+            (bus, Some(rx))
+        } else {
+            (events::EventBus::default(), None)
+        };
         let projector = inbound::projector::Projector::new(
             store.clone(),
             ctx,
@@ -182,6 +211,8 @@ impl Application {
             logins: Arc::default(),
             router_wake: router_wake.clone(),
             events: bus,
+            clock: Arc::default(),
+            shutdown: tokio_util::sync::CancellationToken::new(),
         };
         let template_sync: StartupTask = Box::pin(outbound::templates::keep_synced(
             state.store.clone(),
@@ -189,7 +220,20 @@ impl Application {
             state.config.clone(),
             templates_changed,
         ));
+        let clock_follow = state.config.dev_clock_url.clone().map(|url| {
+            let clock = state.clock.clone();
+            let bus = state.events.clone();
+            move |t| {
+                Box::pin(clock::follow(clock, url, t, move |offset| {
+                    bus.publish("clock", None, serde_json::json!({"offset_ms": offset}))
+                })) as StartupTask
+            }
+        });
+        let events_relay = relay_rx.map(|rx| (state.store.clone(), state.events.clone(), rx));
         Ok(Application {
+            shutdown: state.shutdown.clone(),
+            events_relay,
+            clock_follow: clock_follow.map(|f| Box::new(f) as ClockTask),
             template_sync: Some(template_sync),
             listener,
             metrics_listener,
@@ -247,7 +291,7 @@ impl Application {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        let token = tokio_util::sync::CancellationToken::new();
+        let token = self.shutdown.clone();
         let metrics = self.metrics_listener.map(|l| {
             let t = token.clone();
             tokio::spawn(
@@ -275,6 +319,16 @@ impl Application {
         } else {
             vec![]
         };
+        // The clock is followed even without background workers: tests step the rest.
+        let clock = self.clock_follow.map(|f| tokio::spawn(f(token.clone())));
+        // Live updates to and from other instances (PostgreSQL), whatever else runs: serving
+        // the inbox needs them.
+        let relay = self.events_relay.map(|(store, bus, rx)| {
+            (
+                tokio::spawn(events::relay(store.clone(), bus.clone(), rx, token.clone())),
+                tokio::spawn(events::listen(store, bus, token.clone())),
+            )
+        });
         let t = token.clone();
         tokio::spawn(async move {
             shutdown.await;
@@ -287,6 +341,13 @@ impl Application {
         token.cancel();
         for w in workers {
             let _ = w.await;
+        }
+        if let Some(c) = clock {
+            let _ = c.await;
+        }
+        if let Some((a, b)) = relay {
+            let _ = a.await;
+            let _ = b.await;
         }
         if let Some(m) = metrics {
             m.await.map_err(std::io::Error::other)??;
@@ -309,6 +370,7 @@ pub fn router(state: AppState) -> Router {
         .merge(inbound::router().layer(webhook_limit))
         .nest("/api/v1", api::router())
         .route("/api/openapi.json", axum::routing::get(api::openapi))
+        .merge(ui::router())
         .fallback(error::not_found)
         .with_state(state)
         .layer(axum::middleware::from_fn(metrics::track))

@@ -17,6 +17,7 @@ mod consent;
 mod costs;
 mod error;
 mod inbound;
+mod inbox_ui;
 mod journal;
 mod media;
 mod outbound;
@@ -35,13 +36,16 @@ pub use error::StoreError;
 pub use inbound::{
     ContactKey, FEP_MS, MediaRef, MessageOp, Op, ProjectionSummary, StatusOp, WINDOW_MS,
 };
+pub use inbox_ui::{CannedResponse, EVENTS_CHANNEL, PendingOutbound, ViewCount, ViewCounts};
 pub use journal::{AppendOutcome, JournalEntry, NewWebhook};
 pub use media::{MediaJob, MediaRecord};
 pub use outbound::{
     AlertRow, Claimed, ConsentRow, HistoryStep, NewSend, OutboundRow, Outcome, PolicyLimits,
     SenderLease, Submitted,
 };
-pub use read::{ContactRow, ConversationFilter, ConversationRow, MessageRow, StatusRow};
+pub use read::{
+    ContactRow, ConversationFilter, ConversationRow, MessageRow, StatusRow, search_words,
+};
 pub use registry::{TemplateEvent, TemplateRow};
 pub use routing::LoadRow;
 pub use users::{Assigned, ConversationEvent, Hand, NewUser, UserRow};

@@ -68,6 +68,10 @@ pub struct ConversationFilter {
     pub phone_number_id: Option<String>,
     pub label: Option<String>,
     pub search: Option<String>,
+    /// Conversations held by members of this team.
+    pub team_id: Option<i64>,
+    /// Leave out resolved conversations (the inbox's working views).
+    pub unresolved: bool,
     pub before: Option<(i64, i64)>,
     pub limit: i64,
 }
@@ -78,6 +82,16 @@ const CONVERSATION_COLUMNS: &str = "SELECT c.id, c.phone_number_id, c.contact_id
      FROM conversations c JOIN contacts k ON k.id = c.contact_id";
 const MESSAGE_COLUMNS: &str = "SELECT m.id, m.wamid, m.conversation_id, m.direction, m.type, m.text, m.payload, m.meta_at_ms, \
      m.status, m.status_at_ms, m.error_code, md.status AS media_status FROM messages m LEFT JOIN media md ON md.message_id = m.id";
+
+/// The words of a search, for a full-text query: letters and digits only (so nothing in them
+/// is query syntax), lower-cased, at most eight.
+pub fn search_words(q: &str) -> Vec<String> {
+    q.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .take(8)
+        .map(str::to_lowercase)
+        .collect()
+}
 
 enum Arg {
     Text(String),
@@ -123,7 +137,19 @@ impl Store {
                 Arg::Text(l.clone()),
             );
         }
+        if let Some(t) = f.team_id {
+            next(
+                &mut sql,
+                " AND c.assignee IN (SELECT CAST(u.id AS TEXT) FROM users u WHERE u.team_id = $?)",
+                Arg::Int(t),
+            );
+        }
+        if f.unresolved {
+            sql.push_str(" AND c.status IN ('open', 'pending')");
+        }
         if let Some(q) = &f.search {
+            // Contacts by name, number or username (substring); messages by full-text search
+            // (FTS5 on SQLite, a GIN tsvector index on PostgreSQL), every word as a prefix.
             let pattern = format!(
                 "%{}%",
                 q.replace('\\', "\\\\")
@@ -131,11 +157,40 @@ impl Store {
                     .replace('_', "\\_")
             );
             let n = args.len() + 1;
+            let words = search_words(q);
+            let text_match = if words.is_empty() {
+                String::new()
+            } else if self.backend() == Backend::Postgres {
+                format!(
+                    " OR c.id IN (SELECT m.conversation_id FROM messages m WHERE to_tsvector('simple', COALESCE(m.text, '')) @@ to_tsquery('simple', ${}))",
+                    n + 1
+                )
+            } else {
+                format!(
+                    " OR c.id IN (SELECT m.conversation_id FROM messages_fts f JOIN messages m ON m.id = f.rowid WHERE messages_fts MATCH ${})",
+                    n + 1
+                )
+            };
             sql.push_str(&format!(
-                " AND (k.name {like} ${n} ESCAPE '\\' OR k.wa_id {like} ${n} ESCAPE '\\' OR k.username {like} ${n} ESCAPE '\\' \
-                 OR EXISTS (SELECT 1 FROM messages m WHERE m.conversation_id = c.id AND m.text {like} ${n} ESCAPE '\\'))"
+                " AND (k.name {like} ${n} ESCAPE '\\' OR k.wa_id {like} ${n} ESCAPE '\\' OR k.username {like} ${n} ESCAPE '\\'{text_match})"
             ));
             args.push(Arg::Text(pattern));
+            if !words.is_empty() {
+                let query = if self.backend() == Backend::Postgres {
+                    words
+                        .iter()
+                        .map(|w| format!("{w}:*"))
+                        .collect::<Vec<_>>()
+                        .join(" & ")
+                } else {
+                    words
+                        .iter()
+                        .map(|w| format!("\"{w}\"*"))
+                        .collect::<Vec<_>>()
+                        .join(" AND ")
+                };
+                args.push(Arg::Text(query));
+            }
         }
         if let Some((at, id)) = f.before {
             let n = args.len() + 1;

@@ -493,7 +493,11 @@ async fn the_demo_serves_with_the_emulator_agents_and_customers_writing_in() {
             })
             .unwrap_or_else(|| panic!("{name} not printed: {lines:?}"))
     };
-    let base = field("Switchboard:");
+    let inbox = field("Inbox:");
+    let base = inbox
+        .strip_suffix("/inbox")
+        .expect("the inbox URL is printed")
+        .to_owned();
     let key = field("API key:");
     let agent = lines
         .iter()
@@ -527,6 +531,24 @@ async fn the_demo_serves_with_the_emulator_agents_and_customers_writing_in() {
         .await
         .unwrap();
     assert_eq!(r.status(), 200, "the printed password works");
+    let cookie = r.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let page = http
+        .get(&inbox)
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(
+        page.text().await.unwrap().contains("id=\"conv-list\""),
+        "the printed inbox URL serves the inbox"
+    );
     let templates: serde_json::Value = http
         .get(format!("{base}/api/v1/templates"))
         .bearer_auth(&key)

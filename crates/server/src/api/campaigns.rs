@@ -238,7 +238,7 @@ async fn create(
                 }
                 other => other,
             })?;
-        send.created_by = Some(format!("api_key:{}", caller.key_id));
+        send.created_by = Some(caller.actor());
         send.not_before_ms = Some(schedule);
         send.park = true;
         sends.push(send);
@@ -264,7 +264,7 @@ async fn create(
                 language: b.template.language.clone(),
                 audience: audience.to_string(),
                 schedule_at_ms: schedule,
-                created_by: Some(format!("api_key:{}", caller.key_id)),
+                created_by: Some(caller.actor()),
             },
             now.0,
         )
@@ -278,7 +278,7 @@ async fn create(
         }
         let out = state
             .store
-            .submit_sends(chunk, limits, UnixMs::now(), false)
+            .submit_sends(chunk, limits, state.now(), false)
             .await?;
         let new: Vec<&switchboard_store::OutboundRow> = out
             .iter()
@@ -369,6 +369,7 @@ async fn events(
 ) -> Result<Sse<impl futures_util::Stream<Item = Result<Event, Infallible>>>, ApiError> {
     caller.require(Role::Agent)?;
     load(&state, id).await?;
+    let stop = state.shutdown.clone();
     let stream =
         futures_util::stream::unfold((state, None::<Value>), move |(state, last)| async move {
             let mut wait = last.is_some();
@@ -388,6 +389,8 @@ async fn events(
                 }
             }
         });
+    use futures_util::StreamExt;
+    let stream = stream.take_until(stop.cancelled_owned());
     Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
 }
 
@@ -400,7 +403,7 @@ async fn act(
     caller.require(Role::Admin)?;
     load(&state, id).await?;
     let reason = match action {
-        CampaignAction::Pause => Some(format!("paused by api_key:{}", caller.key_id)),
+        CampaignAction::Pause => Some(format!("paused by {}", caller.actor())),
         _ => None,
     };
     let Some(c) = state

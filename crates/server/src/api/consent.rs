@@ -131,7 +131,7 @@ async fn import(
     }
     let sum = state
         .store
-        .import_contacts(&out, &format!("api_key:{}", caller.key_id), UnixMs::now().0)
+        .import_contacts(&out, &caller.actor(), UnixMs::now().0)
         .await?;
     Ok(Json(json!(sum)))
 }
@@ -152,7 +152,7 @@ struct NewConsent {
 
 /// The whole audit history, newest first: our records and Meta's marketing preferences
 /// (`user_preferences` webhooks, as `source: meta_user_preferences`), and the latest per purpose.
-async fn ledger(state: &AppState, id: i64) -> Result<Value, ApiError> {
+pub(crate) async fn ledger(state: &AppState, id: i64) -> Result<Value, ApiError> {
     let mut history: Vec<Value> = state
         .store
         .consent_history(id)
@@ -237,7 +237,7 @@ async fn record(
         .contact(id)
         .await
         .map_err(|e| super::not_found_or(e, format!("Contact {id}")))?;
-    let actor = format!("api_key:{}", caller.key_id);
+    let actor = caller.actor();
     state
         .store
         .record_consent(

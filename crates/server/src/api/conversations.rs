@@ -88,6 +88,7 @@ async fn list(
         search: q.get("q").filter(|s| !s.trim().is_empty()).cloned(),
         before: q.get("cursor").map(|c| decode_cursor(c)).transpose()?,
         limit: limit + 1,
+        ..Default::default()
     };
     let mut rows = state.store.conversations(&filter).await?;
     let next = if rows.len() as i64 > limit {
@@ -97,7 +98,7 @@ async fn list(
     } else {
         None
     };
-    let now = UnixMs::now().0;
+    let now = state.now().0;
     Ok(Json(
         json!({"data": rows.iter().map(|c| conversation_json(c, now)).collect::<Vec<_>>(), "next_cursor": next}),
     ))
@@ -114,7 +115,7 @@ async fn one(
         .conversation(id)
         .await
         .map_err(|e| not_found_or(e, format!("Conversation {id}")))?;
-    let mut v = conversation_json(&c, UnixMs::now().0);
+    let mut v = conversation_json(&c, state.now().0);
     v["labels"] = json!(state.store.conversation_labels(id).await?);
     Ok(Json(v))
 }

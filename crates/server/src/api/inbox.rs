@@ -46,6 +46,13 @@ pub fn router() -> Router<AppState> {
         .route("/teams/{name}/routing", axum::routing::put(set_routing))
         .route("/events", get(stream))
         .route("/conversations/{id}/presence", post(conversation_presence))
+        .route("/conversations/{id}/check", post(check_reply))
+        .route("/conversations/{id}/read", post(mark_read))
+        .route("/canned-responses", get(canned_list).post(canned_create))
+        .route(
+            "/canned-responses/{id}",
+            axum::routing::delete(canned_delete),
+        )
 }
 
 /// Live updates as server-sent events: every change as it is applied (`message`, `status`,
@@ -60,6 +67,7 @@ async fn stream(
     use axum::response::sse::{Event, KeepAlive, Sse};
     let _ = agent;
     let rx = state.events.subscribe();
+    let stop = state.shutdown.clone();
     let stream = futures_util::stream::unfold(rx, |mut rx| async move {
         let ev = match rx.recv().await {
             Ok(e) => Event::default()
@@ -72,6 +80,8 @@ async fn stream(
         };
         Some((Ok(ev), rx))
     });
+    use futures_util::StreamExt;
+    let stream = stream.take_until(stop.cancelled_owned());
     Sse::new(stream).keep_alive(KeepAlive::default())
 }
 
@@ -233,10 +243,11 @@ async fn change_hands(
         .assign_conversation(id, to, Some(actor), hand, kind, UnixMs::now().0)
         .await?;
     if a.applied {
+        let by = name_of(state, Some(actor)).await;
         state.events.publish(
             "assignment",
             Some(id),
-            json!({"assignee": a.assignee, "previous": a.previous, "kind": kind}),
+            json!({"assignee": a.assignee, "previous": a.previous, "kind": kind, "actor": actor, "actor_name": by}),
         );
     }
     Ok(a)
@@ -413,6 +424,43 @@ async fn reply(
             details: json!({"latest_message_id": latest}),
         });
     }
+    let mut new = reply_send(&state, id, v).await?;
+    new.created_by = Some(format!("user:{}", agent.user.id));
+    let limits = PolicyLimits {
+        marketing_cap: state.config.outbound.marketing_cap_per_user,
+    };
+    let out = state
+        .store
+        .submit_sends(&[new], limits, state.now(), false)
+        .await?;
+    Ok(match out.into_iter().next() {
+        Some(Submitted::New(row)) => {
+            if stored_refusal(&row).is_none() {
+                state.events.publish(
+                    "message",
+                    Some(id),
+                    json!({"outbound_id": row.id, "by": agent.user.name}),
+                );
+            }
+            super::messages::queued(&state, &row).await
+        }
+        Some(Submitted::Refused(d)) => refusal(decision_json(&d), None),
+        _ => return Err(ApiError::Internal("no submit result".into())),
+    })
+}
+
+/// A reply's body made a send: to the conversation's customer (never whoever the body names),
+/// from its number, in the agents' lane.
+async fn reply_send(
+    state: &AppState,
+    id: i64,
+    mut v: Value,
+) -> Result<switchboard_store::NewSend, ApiError> {
+    let obj = v
+        .as_object_mut()
+        .ok_or_else(|| ApiError::invalid("body", "The body must be a JSON object."))?;
+    obj.remove("seen_message_id");
+    obj.remove("confirm");
     let (number, wa_id, bsuid) = state.store.conversation_target(id).await?;
     // The conversation decides who gets the reply, never the body.
     obj.remove("to");
@@ -431,29 +479,134 @@ async fn reply(
     obj.insert("from".into(), json!(number));
     obj.insert("lane".into(), json!(Lane::Agent.as_str()));
     let raw = serde_json::to_vec(&v).map_err(|e| ApiError::Internal(Box::new(e)))?;
-    let mut new = crate::outbound::parse_send(&state.outbound, &raw)?;
-    new.created_by = Some(format!("user:{}", agent.user.id));
+    crate::outbound::parse_send(&state.outbound, &raw)
+}
+
+/// What would happen to this reply, without sending it: the inbox shows a refusal (window
+/// closed, opted out, template not approved, parameters missing) before the agent sends.
+async fn check_reply(
+    agent: Agent,
+    State(state): State<AppState>,
+    Id(id): Id,
+    body: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    let _ = agent;
+    conversation_exists(&state, id).await?;
+    let v: Value = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::invalid("body", format!("The body is not JSON: {e}.")))?;
+    let new = reply_send(&state, id, v).await?;
     let limits = PolicyLimits {
         marketing_cap: state.config.outbound.marketing_cap_per_user,
     };
-    let out = state
+    let mut out = state
         .store
-        .submit_sends(&[new], limits, UnixMs::now(), false)
+        .submit_sends(&[new], limits, state.now(), true)
         .await?;
-    Ok(match out.into_iter().next() {
-        Some(Submitted::New(row)) => {
-            if stored_refusal(&row).is_none() {
-                state.events.publish(
-                    "message",
-                    Some(id),
-                    json!({"outbound_id": row.id, "by": agent.user.name}),
-                );
-            }
-            super::messages::queued(&state, &row).await
-        }
-        Some(Submitted::Refused(d)) => refusal(decision_json(&d), None),
-        _ => return Err(ApiError::Internal("no submit result".into())),
-    })
+    match out.pop() {
+        Some(Submitted::Checked(d)) => Ok(Json(json!({
+            "allowed": matches!(d, switchboard_domain::policy::Decision::Allow { .. }),
+            "decision": decision_json(&d),
+        }))),
+        _ => Err(ApiError::Internal("dry run gave no decision".into())),
+    }
+}
+
+/// The agent has read the conversation: its unread count is cleared for everyone.
+async fn mark_read(
+    agent: Agent,
+    State(state): State<AppState>,
+    Id(id): Id,
+) -> Result<StatusCode, ApiError> {
+    let _ = agent;
+    conversation_exists(&state, id).await?;
+    if state.store.mark_read(id).await? {
+        state
+            .events
+            .publish("conversation", Some(id), json!({"unread_count": 0}));
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn canned_list(
+    caller: crate::auth::ApiCaller,
+    State(state): State<AppState>,
+) -> Result<Json<Value>, ApiError> {
+    caller.require(Role::Agent)?;
+    Ok(Json(json!({"data": state.store.canned_responses().await?})))
+}
+
+#[derive(Deserialize)]
+struct CannedBody {
+    shortcut: String,
+    body: String,
+}
+
+/// A canned response (admins): a `shortcut` (letters, digits, `-`, `_`) and its text, which may
+/// use `{{contact.name}}`, `{{contact.first_name}}`, `{{agent.name}}` and `{{business.number}}`.
+async fn canned_create(
+    caller: crate::auth::ApiCaller,
+    State(state): State<AppState>,
+    body: Bytes,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    caller.require(Role::Admin)?;
+    let b: CannedBody = serde_json::from_slice(&body)
+        .map_err(|_| ApiError::invalid("body", "Send {\"shortcut\", \"body\"}."))?;
+    let shortcut = b.shortcut.trim().trim_start_matches('/').to_lowercase();
+    if shortcut.is_empty()
+        || shortcut.len() > 32
+        || !shortcut
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
+        return Err(ApiError::invalid(
+            "shortcut",
+            "A shortcut has 1 to 32 letters, digits, - or _.",
+        ));
+    }
+    let text = b.body.trim();
+    if text.is_empty() || text.chars().count() > 4096 {
+        return Err(ApiError::invalid(
+            "body",
+            "A canned response has 1 to 4,096 characters (Meta's limit for a text message).",
+        ));
+    }
+    match state
+        .store
+        .create_canned(
+            &shortcut,
+            text,
+            caller.user_id.unwrap_or(0).max(0),
+            UnixMs::now().0,
+        )
+        .await
+    {
+        Ok(Some(id)) => Ok((
+            StatusCode::CREATED,
+            Json(json!({"id": id, "shortcut": shortcut, "body": text})),
+        )),
+        Ok(None) => Err(ApiError::Conflict {
+            code: "shortcut_taken",
+            message: format!(
+                "A canned response /{shortcut} exists; delete it or pick another shortcut."
+            ),
+        }),
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn canned_delete(
+    caller: crate::auth::ApiCaller,
+    State(state): State<AppState>,
+    Id(id): Id,
+) -> Result<StatusCode, ApiError> {
+    caller.require(Role::Admin)?;
+    if state.store.delete_canned(id).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::NotFound {
+            what: format!("Canned response {id}"),
+        })
+    }
 }
 
 /// A real Argon2id hash to verify against when the account does not exist (same cost).

@@ -106,7 +106,7 @@ async fn create(
     let role = Role::parse(&body.role)
         .ok_or_else(|| ApiError::invalid("role", "The role must be \"admin\" or \"agent\"."))?;
     let (id, key) = create_api_key(&state.store, name, role).await?;
-    tracing::info!(key_id = id, created_by = caller.key_id, role = %role, "api key created");
+    tracing::info!(key_id = id, created_by = %caller.actor(), role = %role, "api key created");
     Ok((
         StatusCode::CREATED,
         Json(CreatedKey {
@@ -125,7 +125,7 @@ async fn revoke(
 ) -> Result<StatusCode, ApiError> {
     caller.require(Role::Admin)?;
     if state.store.revoke_api_key(id, UnixMs::now().0).await? {
-        tracing::info!(key_id = id, revoked_by = caller.key_id, "api key revoked");
+        tracing::info!(key_id = id, revoked_by = %caller.actor(), "api key revoked");
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::NotFound {

@@ -133,12 +133,12 @@ async fn send(
                 )
             })?;
         // Keys are per API key, so two integrations cannot collide.
-        new.idempotency_key = Some(format!("{}:{k}", caller.key_id));
+        new.idempotency_key = Some(format!("{}:{k}", caller.idempotency_scope()));
     }
-    new.created_by = Some(format!("api_key:{}", caller.key_id));
+    new.created_by = Some(caller.actor());
     let mut out = state
         .store
-        .submit_sends(&[new], limits(&state), UnixMs::now(), false)
+        .submit_sends(&[new], limits(&state), state.now(), false)
         .await?;
     let result = out
         .pop()
@@ -172,7 +172,7 @@ async fn check(
     let new = parse_send(&state.outbound, &body)?;
     let mut out = state
         .store
-        .submit_sends(&[new], limits(&state), UnixMs::now(), true)
+        .submit_sends(&[new], limits(&state), state.now(), true)
         .await?;
     match out.pop() {
         Some(Submitted::Checked(d)) => {

@@ -5,7 +5,7 @@
 //! exactly these, and a test fails when the two disagree or a listed route is not served.
 
 mod campaigns;
-mod consent;
+pub(crate) mod consent;
 mod conversations;
 mod costs;
 mod inbox;
@@ -69,6 +69,11 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("put", "/api/v1/teams/{name}/routing"),
     ("get", "/api/v1/events"),
     ("post", "/api/v1/conversations/{id}/presence"),
+    ("post", "/api/v1/conversations/{id}/check"),
+    ("post", "/api/v1/conversations/{id}/read"),
+    ("get", "/api/v1/canned-responses"),
+    ("post", "/api/v1/canned-responses"),
+    ("delete", "/api/v1/canned-responses/{id}"),
     ("get", "/api/v1/campaigns"),
     ("post", "/api/v1/campaigns"),
     ("get", "/api/v1/campaigns/{id}"),

@@ -96,7 +96,7 @@ async fn replay(
         from = r.from_id,
         to = r.to_id,
         rows = n,
-        by = caller.key_id,
+        by = %caller.actor(),
         "webhook replay requested"
     );
     Ok(Json(json!({"queued": n})))

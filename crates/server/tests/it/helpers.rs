@@ -89,7 +89,12 @@ impl TestApp {
                 media_dir.path().display().to_string(),
             ),
         ];
-        vars.extend(extra.iter().map(|(k, v)| (*k, (*v).to_owned())));
+        // `{emulator}` in a value is the emulator's base URL.
+        vars.extend(
+            extra
+                .iter()
+                .map(|(k, v)| (*k, v.replace("{emulator}", &emulator.base_url))),
+        );
         let config = Config::from_sources(
             None,
             |k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone()),
@@ -141,6 +146,22 @@ impl TestApp {
         self.media = app.media;
         self.stop = Some(stop);
         self.server = Some(server);
+    }
+
+    /// A second instance of Switchboard on the same database (PostgreSQL deployments run
+    /// several), without background workers. Returns its base URL and what stops it.
+    pub async fn second_instance(
+        &self,
+    ) -> (
+        String,
+        oneshot::Sender<()>,
+        tokio::task::JoinHandle<std::io::Result<()>>,
+    ) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let (_, stop, server) =
+            start(self.config.clone(), self.store.clone(), listener, false).await;
+        (base, stop, server)
     }
 
     /// POSTs JSON with a key (and optional extra headers).

@@ -621,3 +621,218 @@ async fn two_claims_at_the_same_moment_cannot_both_win() {
         }
     }
 }
+
+impl TestApp {
+    async fn page(&self, s: Option<&Session>, path: &str) -> reqwest::Response {
+        let mut r = self.http.get(format!("{}{path}", self.base));
+        if let Some(s) = s {
+            r = r.header("cookie", &s.cookie);
+        }
+        r.send().await.unwrap()
+    }
+}
+
+#[tokio::test]
+async fn the_inbox_pages_check_policy_before_sending_and_keep_canned_responses() {
+    for db in each_backend().await {
+        let backend = db.backend;
+        let app = TestApp::spawn(db).await;
+        app.add_user("ann@example.com", "Ann", "agent").await;
+        app.add_user("lead@example.com", "Lead", "admin").await;
+        let ann = app.session("ann@example.com").await;
+        let lead = app.session("lead@example.com").await;
+        app.customer_writes("16505550142", TestApp::text("<b>hello</b> & goodbye"));
+        app.settle().await;
+        let id = app
+            .store
+            .conversations(&Default::default())
+            .await
+            .unwrap()
+            .first()
+            .expect("the customer's conversation")
+            .id;
+
+        // Pages: a login redirect without a session; with one, escaped customer text and
+        // the headers that keep injected markup from running.
+        let r = app.page(None, "/inbox").await;
+        assert_eq!(r.status(), 200, "{backend:?}: redirects are followed");
+        assert!(r.url().path().starts_with("/login"), "{}", r.url());
+        let r = app
+            .page(Some(&ann), &format!("/inbox?view=all&c={id}"))
+            .await;
+        assert_eq!(r.status(), 200);
+        let csp = r.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert!(csp.contains("script-src 'self'"), "{csp}");
+        let html = r.text().await.unwrap();
+        assert!(
+            html.contains("&#60;b&#62;hello&#60;/b&#62; &#38; goodbye"),
+            "escaped: {backend:?}"
+        );
+        assert!(!html.contains("<b>hello</b>"));
+        assert!(html.contains("Nobody holds this conversation"));
+        // Admin pages are admins'.
+        assert_eq!(app.page(Some(&ann), "/costs").await.status(), 403);
+        assert_eq!(app.page(Some(&lead), "/costs").await.status(), 200);
+        assert_eq!(app.page(Some(&lead), "/templates").await.status(), 200);
+
+        // Read: the unread count goes to zero.
+        assert_eq!(app.store.conversation(id).await.unwrap().unread_count, 1);
+        let r = app
+            .act(&ann, &format!("/api/v1/conversations/{id}/read"), json!({}))
+            .await;
+        assert_eq!(r.status(), 204);
+        assert_eq!(app.store.conversation(id).await.unwrap().unread_count, 0);
+
+        // Check: the policy's decision without sending. Inside the window free text is fine;
+        // a template that does not exist is refused, and nothing was queued either way.
+        let r = app
+            .act(
+                &ann,
+                &format!("/api/v1/conversations/{id}/check"),
+                json!({"type": "text", "text": {"body": "hi"}}),
+            )
+            .await;
+        assert_eq!(r.status(), 200);
+        let v: Value = r.json().await.unwrap();
+        assert_eq!(v["allowed"], true, "{v}");
+        let r = app
+            .act(&ann, &format!("/api/v1/conversations/{id}/check"),
+                json!({"type": "template", "template": {"name": "nope", "language": {"code": "en_US"}}}))
+            .await;
+        let v: Value = r.json().await.unwrap();
+        assert_eq!(v["allowed"], false, "{v}");
+        assert_eq!(v["decision"]["decision"], "refuse");
+        assert!(
+            v["decision"]["message"].as_str().unwrap().contains("nope"),
+            "{v}"
+        );
+        assert_eq!(app.em.outbox().len(), 0);
+
+        // The session works on the rest of the API too (the pages' actions use it), and unsafe
+        // methods still need the CSRF token.
+        let r = app
+            .http
+            .get(format!("{}/api/v1/conversations", app.base))
+            .header("cookie", &ann.cookie)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        let r = app
+            .http
+            .post(format!("{}/api/v1/canned-responses", app.base))
+            .header("cookie", &lead.cookie)
+            .json(&json!({"shortcut": "hours", "body": "We are open 9-18."}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(error_code(r).await.1, "csrf_token_invalid");
+
+        // Canned responses: admins add and delete, agents list; shortcuts are unique.
+        let body =
+            json!({"shortcut": "/Hours", "body": "Hi {{contact.first_name}}, we are open 9-18."});
+        let r = app
+            .act(&ann, "/api/v1/canned-responses", body.clone())
+            .await;
+        assert_eq!(r.status(), 403, "agents cannot add");
+        let r = app
+            .act(&lead, "/api/v1/canned-responses", body.clone())
+            .await;
+        assert_eq!(r.status(), 201);
+        let created: Value = r.json().await.unwrap();
+        assert_eq!(created["shortcut"], "hours");
+        let (status, code, _) =
+            error_code(app.act(&lead, "/api/v1/canned-responses", body).await).await;
+        assert_eq!((status, code.as_str()), (409, "shortcut_taken"));
+        let (status, code, _) = error_code(
+            app.act(
+                &lead,
+                "/api/v1/canned-responses",
+                json!({"shortcut": "no spaces", "body": "x"}),
+            )
+            .await,
+        )
+        .await;
+        assert_eq!((status, code.as_str()), (422, "invalid_request"));
+        let list: Value = app
+            .http
+            .get(format!("{}/api/v1/canned-responses", app.base))
+            .header("cookie", &ann.cookie)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(list["data"].as_array().unwrap().len(), 1, "{backend:?}");
+        let html = app
+            .page(Some(&ann), &format!("/inbox/c/{id}"))
+            .await
+            .text()
+            .await
+            .unwrap();
+        assert!(html.contains("/hours"), "offered in the reply box");
+        let r = app
+            .http
+            .delete(format!(
+                "{}/api/v1/canned-responses/{}",
+                app.base, created["id"]
+            ))
+            .header("cookie", &lead.cookie)
+            .header("x-csrf-token", &lead.csrf)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 204);
+    }
+}
+
+/// PostgreSQL deployments run several instances: an agent connected to one sees, live, what
+/// happened on another (events cross with LISTEN/NOTIFY).
+#[tokio::test]
+async fn live_updates_cross_instances_on_postgres() {
+    let db = switchboard_store::testing::postgres().await;
+    let app = TestApp::spawn(db).await;
+    app.add_user("ann@example.com", "Ann", "agent").await;
+    app.add_user("bob@example.com", "Bob", "agent").await;
+    app.customer_writes("16505550142", TestApp::text("hello"));
+    app.settle().await;
+    let id = app.store.conversations(&Default::default()).await.unwrap()[0].id;
+    let (other, stop, server) = app.second_instance().await;
+    let ann = app.session("ann@example.com").await;
+    // Bob is on the other instance, watching.
+    let bob = app.session("bob@example.com").await;
+    let mut stream = app
+        .http
+        .get(format!("{other}/api/v1/events"))
+        .header("cookie", &bob.cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stream.status(), 200);
+    // Give the other instance's listener a moment to be subscribed before anything happens.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let r = app
+        .act(
+            &ann,
+            &format!("/api/v1/conversations/{id}/claim"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    let mut buf = String::new();
+    let (kind, data) = tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        next_event(&mut stream, &mut buf),
+    )
+    .await
+    .expect("the claim on one instance reaches the other within 5 s");
+    assert_eq!(kind, "assignment");
+    assert_eq!(data["conversation_id"], id);
+    assert_eq!(data["data"]["assignee"], ann.id);
+    let _ = stop.send(());
+    server.await.unwrap().unwrap();
+}

@@ -2,6 +2,7 @@
 //! with an emulator of Meta's API delivering real signed webhooks.
 
 mod api_keys;
+mod browser;
 mod campaigns;
 mod costs;
 mod health;

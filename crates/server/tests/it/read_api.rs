@@ -74,6 +74,21 @@ async fn conversations_filter_search_and_paginate() {
             1,
             "{backend:?}: case-insensitive"
         );
+        // Full-text search: words in any order, each as a prefix (not one substring).
+        for q in ["parcel%20where", "parc", "my%20PARC"] {
+            let found = app
+                .get_json(&format!("/api/v1/conversations?q={q}"), &agent)
+                .await;
+            assert_eq!(
+                found["data"].as_array().unwrap().len(),
+                1,
+                "{backend:?}: full-text {q}"
+            );
+        }
+        let found = app
+            .get_json("/api/v1/conversations?q=parcels", &agent)
+            .await;
+        assert_eq!(found["data"].as_array().unwrap().len(), 0, "{backend:?}");
         let by_number = app.get_json("/api/v1/conversations?q=55500", &agent).await;
         assert_eq!(by_number["data"].as_array().unwrap().len(), 7);
         let none = app.get_json("/api/v1/conversations?q=100%25", &agent).await;
