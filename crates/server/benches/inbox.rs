@@ -124,7 +124,11 @@ async fn generate(url: &str, conversations: usize, number: &str, users: &[i64]) 
             for m in 0..messages {
                 message_id += 1;
                 let inbound = m % 2 == 0;
-                let text = sentence(&mut r);
+                let mut text = sentence(&mut r);
+                if (message_id + 1) % 1_000 == 0 {
+                    // A rarer term, as real searches are: an invoice number.
+                    text.push_str(&format!(" invoice INV{}", message_id + 1));
+                }
                 let at = last - (messages - m) as i64 * 60_000;
                 let payload = json!({"from": wa, "id": format!("wamid.g{message_id}"), "timestamp": (at / 1000).to_string(), "type": "text", "text": {"body": text}});
                 sqlx::query("INSERT INTO messages (id, wamid, conversation_id, direction, type, text, payload, meta_at_ms, status, status_rank, created_at_ms) \
@@ -266,7 +270,11 @@ async fn main() {
             format!("{base}/inbox/list?view=all&status=resolved"),
         ),
         (
-            "list: search \"refund lisbon\" (FTS5)",
+            "list: search an invoice number \"INV500000\" (FTS5)",
+            format!("{base}/inbox/list?view=all&status=any&q=INV500000"),
+        ),
+        (
+            "list: search two common words \"refund lisbon\" (FTS5)",
             format!("{base}/inbox/list?view=all&status=any&q=refund%20lisbon"),
         ),
         (

@@ -21,6 +21,8 @@ pub struct NewCampaign {
     pub audience: String,
     pub schedule_at_ms: i64,
     pub created_by: Option<String>,
+    /// The team it is for (its spend counts against the team's monthly budget).
+    pub team_id: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, Serialize)]
@@ -72,8 +74,8 @@ pub enum CampaignAction {
     Cancel,
 }
 
-const INSERT: &str = "INSERT INTO campaigns (name, phone_number_id, template_name, language, state, paused_reason, audience, schedule_at_ms, created_by, created_at_ms, updated_at_ms) \
-     VALUES ($1, $2, $3, $4, 'paused', 'being queued', $5, $6, $7, $8, $8) RETURNING id";
+const INSERT: &str = "INSERT INTO campaigns (name, phone_number_id, template_name, language, state, paused_reason, audience, schedule_at_ms, created_by, created_at_ms, updated_at_ms, team_id) \
+     VALUES ($1, $2, $3, $4, 'paused', 'being queued', $5, $6, $7, $8, $8, $9) RETURNING id";
 const ONE: &str = "SELECT id, name, phone_number_id, template_name, language, state, paused_reason, schedule_at_ms, created_by, created_at_ms, updated_at_ms FROM campaigns WHERE id = $1";
 const LIST: &str = "SELECT id, name, phone_number_id, template_name, language, state, paused_reason, schedule_at_ms, created_by, created_at_ms, updated_at_ms FROM campaigns ORDER BY id DESC LIMIT $1";
 const PROGRESS: &str = "SELECT o.state, m.status, COUNT(*) FROM outbound o LEFT JOIN messages m ON m.wamid = o.wamid \
@@ -127,7 +129,7 @@ impl Store {
     pub async fn create_campaign(&self, c: &NewCampaign, now_ms: i64) -> Result<i64, StoreError> {
         with_pool!(&self.writer, p => {
             let (id,): (i64,) = sqlx::query_as(INSERT).bind(&c.name).bind(&c.phone_number_id).bind(&c.template_name)
-                .bind(&c.language).bind(&c.audience).bind(c.schedule_at_ms).bind(&c.created_by).bind(now_ms)
+                .bind(&c.language).bind(&c.audience).bind(c.schedule_at_ms).bind(&c.created_by).bind(now_ms).bind(c.team_id)
                 .fetch_one(p).await?;
             Ok(id)
         })

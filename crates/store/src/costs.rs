@@ -67,6 +67,14 @@ const ROWS: &str = "SELECT c.outbound_id, c.phone_number_id, c.market, c.categor
      WHERE c.created_at_ms >= $1 AND c.created_at_ms < $2 AND ($3 IS NULL OR o.campaign_id = $3) ORDER BY c.created_at_ms";
 const NUMBER_MONTH_ESTIMATE: &str = "SELECT CAST(COALESCE(SUM(c.estimate_micros), 0) AS BIGINT) FROM message_costs c JOIN outbound o ON o.id = c.outbound_id \
      WHERE c.phone_number_id = $1 AND c.month = $2 AND o.state NOT IN ('refused', 'cancelled', 'failed') AND ($3 IS NULL OR o.campaign_id IS NULL OR o.campaign_id <> $3)";
+// A team's month: its campaigns, and what its agents sent (replies, templates from the inbox).
+const TEAM_MONTH_ESTIMATE: &str = "SELECT CAST(COALESCE(SUM(c.estimate_micros), 0) AS BIGINT) FROM message_costs c JOIN outbound o ON o.id = c.outbound_id \
+     WHERE c.month = $2 AND o.state NOT IN ('refused', 'cancelled', 'failed') AND ($3 IS NULL OR o.campaign_id IS NULL OR o.campaign_id <> $3) \
+     AND (o.campaign_id IN (SELECT id FROM campaigns WHERE team_id = $1) OR o.created_by IN (SELECT 'user:' || CAST(id AS TEXT) FROM users WHERE team_id = $1))";
+const TEAM_BUDGET: &str = "SELECT id, monthly_budget_micros FROM teams WHERE name = $1";
+const TEAM_BUDGETS: &str = "SELECT id, name, monthly_budget_micros FROM teams WHERE monthly_budget_micros IS NOT NULL ORDER BY name";
+const SET_TEAM_BUDGET: &str = "INSERT INTO teams (name, created_at_ms, monthly_budget_micros) VALUES ($1, $2, $3) \
+     ON CONFLICT (name) DO UPDATE SET monthly_budget_micros = excluded.monthly_budget_micros RETURNING id";
 const CAMPAIGN_ESTIMATE: &str = "SELECT CAST(COALESCE(SUM(c.estimate_micros), 0) AS BIGINT) FROM message_costs c JOIN outbound o ON o.id = c.outbound_id \
      WHERE o.campaign_id = $1 AND o.state NOT IN ('refused', 'cancelled')";
 
@@ -190,6 +198,43 @@ impl Store {
         with_pool!(&self.pool, p => {
             let (n,): (i64,) = sqlx::query_as(NUMBER_MONTH_ESTIMATE).bind(phone_number_id).bind(month).bind(except_campaign).fetch_one(p).await?;
             Ok(n)
+        })
+    }
+
+    /// What a team's campaigns and agents are estimated to cost in `month`, leaving out one
+    /// campaign (the one being decided).
+    pub async fn team_month_estimate(
+        &self,
+        team_id: i64,
+        month: &str,
+        except_campaign: Option<i64>,
+    ) -> Result<i64, StoreError> {
+        with_pool!(&self.pool, p => {
+            let (n,): (i64,) = sqlx::query_as(TEAM_MONTH_ESTIMATE).bind(team_id).bind(month).bind(except_campaign).fetch_one(p).await?;
+            Ok(n)
+        })
+    }
+
+    /// A team's id and monthly budget (micro-units), if the team exists.
+    pub async fn team_budget(&self, name: &str) -> Result<Option<(i64, Option<i64>)>, StoreError> {
+        with_pool!(&self.pool, p => Ok(sqlx::query_as(TEAM_BUDGET).bind(name).fetch_optional(p).await?))
+    }
+
+    /// Teams with a budget: (id, name, budget micro-units).
+    pub async fn team_budgets(&self) -> Result<Vec<(i64, String, i64)>, StoreError> {
+        with_pool!(&self.pool, p => Ok(sqlx::query_as(TEAM_BUDGETS).fetch_all(p).await?))
+    }
+
+    /// Sets (or with `None` clears) a team's monthly budget; the team is created if new.
+    pub async fn set_team_budget(
+        &self,
+        name: &str,
+        micros: Option<i64>,
+        now_ms: i64,
+    ) -> Result<i64, StoreError> {
+        with_pool!(&self.writer, p => {
+            let (id,): (i64,) = sqlx::query_as(SET_TEAM_BUDGET).bind(name).bind(now_ms).bind(micros).fetch_one(p).await?;
+            Ok(id)
         })
     }
 

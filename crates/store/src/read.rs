@@ -140,7 +140,9 @@ impl Store {
         if let Some(t) = f.team_id {
             next(
                 &mut sql,
-                " AND c.assignee IN (SELECT CAST(u.id AS TEXT) FROM users u WHERE u.team_id = $?)",
+                // Correlated, so the newest-first walk stays on conversations_recent (an IN
+                // list over the assignee index would sort every conversation of the team).
+                " AND EXISTS (SELECT 1 FROM users u WHERE u.team_id = $? AND CAST(u.id AS TEXT) = c.assignee)",
                 Arg::Int(t),
             );
         }
@@ -176,16 +178,32 @@ impl Store {
             ));
             args.push(Arg::Text(pattern));
             if !words.is_empty() {
+                // Whole words, but the last may be unfinished (typed as you search): a prefix.
+                let last = words.len() - 1;
                 let query = if self.backend() == Backend::Postgres {
                     words
                         .iter()
-                        .map(|w| format!("{w}:*"))
+                        .enumerate()
+                        .map(|(i, w)| {
+                            if i == last {
+                                format!("{w}:*")
+                            } else {
+                                w.clone()
+                            }
+                        })
                         .collect::<Vec<_>>()
                         .join(" & ")
                 } else {
                     words
                         .iter()
-                        .map(|w| format!("\"{w}\"*"))
+                        .enumerate()
+                        .map(|(i, w)| {
+                            if i == last {
+                                format!("\"{w}\"*")
+                            } else {
+                                format!("\"{w}\"")
+                            }
+                        })
                         .collect::<Vec<_>>()
                         .join(" AND ")
                 };

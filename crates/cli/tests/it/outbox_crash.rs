@@ -91,6 +91,7 @@ async fn sigkill_mid_campaign_sends_everything_and_duplicates_at_most_what_was_i
                     audience: "{}".into(),
                     schedule_at_ms: UnixMs::now().0,
                     created_by: None,
+                    team_id: None,
                 },
                 UnixMs::now().0,
             )

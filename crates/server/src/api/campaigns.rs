@@ -54,7 +54,10 @@ struct NewCampaignBody {
     schedule_at_ms: Option<i64>,
     on_limit: Option<String>,
     lane: Option<String>,
-    /// Start even if the estimate passes the number's monthly budget.
+    /// The team it is for: its spend counts against the team's monthly budget.
+    #[serde(default)]
+    team: Option<String>,
+    /// Start even if the estimate passes the number's (or the team's) monthly budget.
     #[serde(default)]
     confirm_budget: bool,
     /// Only say what the campaign would do and cost; nothing is stored or sent.
@@ -68,6 +71,7 @@ async fn preview(
     state: &AppState,
     sends: &[switchboard_store::NewSend],
     number: &crate::config::NumberConfig,
+    team: Option<&TeamBudget>,
     now: UnixMs,
 ) -> Result<Value, ApiError> {
     let limits = PolicyLimits {
@@ -101,8 +105,20 @@ async fn preview(
         .store
         .number_month_estimate(&number.phone_number_id, &now.month(), None)
         .await?;
+    let team = match team {
+        Some(t) => {
+            let spent = state
+                .store
+                .team_month_estimate(t.id, &now.month(), None)
+                .await?;
+            json!({"name": t.name, "budget_micros": t.budget, "month_to_date_micros": spent,
+                "over_budget": t.budget.is_some_and(|b| spent + estimate.0 > b)})
+        }
+        None => Value::Null,
+    };
     Ok(json!({
         "dry_run": true,
+        "team": team,
         "recipients": sends.len(),
         "would_send": allowed.len(),
         "would_hold_for_messaging_limit": held,
@@ -112,6 +128,13 @@ async fn preview(
         "budget_micros": number.monthly_budget_micros,
         "over_budget": number.monthly_budget_micros.is_some_and(|b| month + estimate.0 > b),
     }))
+}
+
+/// The team a campaign is for, and its monthly budget.
+struct TeamBudget {
+    id: i64,
+    name: String,
+    budget: Option<i64>,
 }
 
 #[derive(Deserialize)]
@@ -243,10 +266,29 @@ async fn create(
         send.park = true;
         sends.push(send);
     }
+    let team = match &b.team {
+        Some(name) => {
+            let name = name.trim();
+            match state.store.team_budget(name).await? {
+                Some((id, budget)) => Some(TeamBudget {
+                    id,
+                    name: name.to_owned(),
+                    budget,
+                }),
+                None => {
+                    return Err(ApiError::invalid(
+                        "team",
+                        format!("There is no team {name:?}; GET /api/v1/teams lists them."),
+                    ));
+                }
+            }
+        }
+        None => None,
+    };
     if b.dry_run {
         return Ok((
             StatusCode::OK,
-            Json(preview(&state, &sends, &number, now).await?),
+            Json(preview(&state, &sends, &number, team.as_ref(), now).await?),
         ));
     }
     let audience = match (&b.recipients, &b.filter) {
@@ -265,6 +307,7 @@ async fn create(
                 audience: audience.to_string(),
                 schedule_at_ms: schedule,
                 created_by: Some(caller.actor()),
+                team_id: team.as_ref().map(|t| t.id),
             },
             now.0,
         )
@@ -316,6 +359,40 @@ async fn create(
                     d(budget)
                 ),
                 details: json!({"estimated_cost_micros": estimate, "month_to_date_micros": month, "budget_micros": budget, "cancelled_campaign": id}),
+            });
+        }
+    }
+    // And against the team's.
+    if let Some(TeamBudget {
+        id: team_id,
+        name,
+        budget: Some(budget),
+    }) = &team
+    {
+        let month = state
+            .store
+            .team_month_estimate(*team_id, &now.month(), Some(id))
+            .await?;
+        if month + estimate > *budget && !b.confirm_budget {
+            state
+                .store
+                .campaign_action(
+                    id,
+                    CampaignAction::Cancel,
+                    Some("over the team's monthly budget; not confirmed"),
+                    UnixMs::now().0,
+                )
+                .await?;
+            let d = |m: i64| switchboard_domain::pricing::Micros(m).decimal();
+            return Err(ApiError::Rejected {
+                code: "team_budget_exceeded",
+                message: format!(
+                    "This campaign is estimated at {}; with {} already this month it would pass the {name} team's monthly budget of {}. Send it again with \"confirm_budget\": true to start it anyway.",
+                    d(estimate),
+                    d(month),
+                    d(*budget)
+                ),
+                details: json!({"team": name, "estimated_cost_micros": estimate, "month_to_date_micros": month, "budget_micros": budget, "cancelled_campaign": id}),
             });
         }
     }

@@ -44,6 +44,7 @@ pub fn router() -> Router<AppState> {
         .route("/auth/presence", post(presence))
         .route("/teams", get(teams))
         .route("/teams/{name}/routing", axum::routing::put(set_routing))
+        .route("/teams/{name}/budget", axum::routing::put(set_budget))
         .route("/events", get(stream))
         .route("/conversations/{id}/presence", post(conversation_presence))
         .route("/conversations/{id}/check", post(check_reply))
@@ -741,6 +742,59 @@ async fn teams(
     Ok(Json(
         json!({"data": rows.into_iter().map(|(id, name, rules)| json!({"id": id, "name": name,
         "routing": rules.and_then(|r| serde_json::from_str::<Value>(&r).ok())})).collect::<Vec<_>>()}),
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BudgetBody {
+    /// A decimal amount in the rate card's currency, e.g. "250.00"; null clears it.
+    monthly_budget: Option<String>,
+}
+
+/// A team's monthly budget (admins): a campaign for the team that would pass it is refused
+/// unless confirmed.
+async fn set_budget(
+    caller: crate::auth::ApiCaller,
+    State(state): State<AppState>,
+    axum::extract::Path(team): axum::extract::Path<String>,
+    body: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    caller.require(Role::Admin)?;
+    let b: BudgetBody = serde_json::from_slice(&body).map_err(|_| {
+        ApiError::invalid(
+            "body",
+            "Send {\"monthly_budget\": \"250.00\"} (or null to clear it).",
+        )
+    })?;
+    let micros = match &b.monthly_budget {
+        None => None,
+        Some(s) => Some(
+            switchboard_domain::pricing::Micros::parse(s)
+                .ok()
+                .filter(|m| m.0 >= 0)
+                .ok_or_else(|| {
+                    ApiError::invalid(
+                        "monthly_budget",
+                        format!("{s:?} is not an amount; write it like \"250.00\"."),
+                    )
+                })?
+                .0,
+        ),
+    };
+    let name = team.trim();
+    if name.is_empty() || name.chars().count() > 100 {
+        return Err(ApiError::invalid(
+            "name",
+            "A team name has 1 to 100 characters.",
+        ));
+    }
+    let id = state
+        .store
+        .set_team_budget(name, micros, UnixMs::now().0)
+        .await?;
+    Ok(Json(
+        json!({"team_id": id, "name": name, "monthly_budget_micros": micros}),
     ))
 }
 

@@ -67,6 +67,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", "/api/v1/auth/presence"),
     ("get", "/api/v1/teams"),
     ("put", "/api/v1/teams/{name}/routing"),
+    ("put", "/api/v1/teams/{name}/budget"),
     ("get", "/api/v1/events"),
     ("post", "/api/v1/conversations/{id}/presence"),
     ("post", "/api/v1/conversations/{id}/check"),

@@ -858,7 +858,7 @@ async fn costs(Page(agent): Page, State(state): State<AppState>) -> Result<Respo
     let by_market = report("market").await?;
     let by_number = report("number").await?;
     let lookup = Lookup::load(&state).await?;
-    let budgets = state
+    let budgets: Vec<Budget> = state
         .config
         .numbers
         .iter()
@@ -880,6 +880,21 @@ async fn costs(Page(agent): Page, State(state): State<AppState>) -> Result<Respo
             })
         })
         .collect();
+    let month = now.month();
+    let mut budgets = budgets;
+    for (id, name, budget) in state.store.team_budgets().await? {
+        let spent = state.store.team_month_estimate(id, &month, None).await?;
+        budgets.push(Budget {
+            number: format!("{name} (team)"),
+            budget: switchboard_domain::pricing::Micros(budget).decimal(),
+            spent: switchboard_domain::pricing::Micros(spent).decimal(),
+            percent: if budget > 0 {
+                (spent * 100 / budget).clamp(0, 100) as u32
+            } else {
+                100
+            },
+        });
+    }
     let mut numbers = bars(&by_number.groups, 0);
     for b in &mut numbers {
         b.label = lookup.number(&b.label);

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use switchboard_domain::{Role, UnixMs};
 use switchboard_store::testing::{each_backend, sqlite};
 
-use crate::helpers::TestApp;
+use crate::helpers::{TestApp, error_code};
 
 fn template(name: &str, category: &str) -> Value {
     json!({"name": name, "language": "en_US", "category": category, "components": [
@@ -253,5 +253,109 @@ async fn a_campaign_over_the_monthly_budget_needs_confirmation() {
             4,
             "the cancelled campaign sent nothing"
         );
+    }
+}
+
+#[tokio::test]
+async fn a_campaign_over_its_teams_monthly_budget_needs_confirmation() {
+    for db in each_backend().await {
+        let backend = db.backend;
+        let app = TestApp::spawn(db).await;
+        let admin = app.key(Role::Admin).await;
+        approve(&app, &admin, template("order_update", "UTILITY")).await;
+        let put = |body: Value| {
+            let (http, base, admin) = (app.http.clone(), app.base.clone(), admin.clone());
+            async move {
+                http.put(format!("{base}/api/v1/teams/Sales/budget"))
+                    .bearer_auth(admin)
+                    .json(&body)
+                    .send()
+                    .await
+                    .unwrap()
+            }
+        };
+        let r = put(json!({"monthly_budget": "ten euros"})).await;
+        assert_eq!(r.status(), 422, "{backend:?}");
+        let r = put(json!({"monthly_budget": "0.0100"})).await;
+        assert_eq!(r.status(), 200);
+        let campaign = |team: &str, to: &[&str]| {
+            json!({"name": "notices", "team": team, "template": {"name": "order_update", "language": "en_US"},
+                   "components": [{"type": "body", "parameters": [{"type": "text", "text": "Ann"}, {"type": "text", "text": "42"}]}],
+                   "recipients": to.iter().map(|t| json!({"to": format!("+{t}")})).collect::<Vec<_>>()})
+        };
+        let r = app
+            .post_json(
+                "/api/v1/campaigns",
+                &admin,
+                &campaign("Nobody", &["16505550401"]),
+                &[],
+            )
+            .await;
+        let (status, code, _) = error_code(r).await;
+        assert_eq!(
+            (status, code.as_str()),
+            (422, "invalid_request"),
+            "an unknown team"
+        );
+
+        // The preview shows the team's figures.
+        let mut preview = campaign(
+            "Sales",
+            &["16505550401", "16505550402", "16505550403", "16505550404"],
+        );
+        preview["dry_run"] = json!(true);
+        let v: Value = app
+            .post_json("/api/v1/campaigns", &admin, &preview, &[])
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(v["team"]["name"], "Sales", "{v}");
+        assert_eq!(v["team"]["budget_micros"], 10_000);
+        assert_eq!(v["team"]["over_budget"], true, "4 x 0.0034 > 0.0100");
+        // 2 x 0.0034 fits; two more for the team do not; for no team they are the number's.
+        let r = app
+            .post_json(
+                "/api/v1/campaigns",
+                &admin,
+                &campaign("Sales", &["16505550401", "16505550402"]),
+                &[],
+            )
+            .await;
+        assert_eq!(r.status(), 201);
+        let r = app
+            .post_json(
+                "/api/v1/campaigns",
+                &admin,
+                &campaign("Sales", &["16505550403", "16505550404"]),
+                &[],
+            )
+            .await;
+        let v: Value = r.json().await.unwrap();
+        assert_eq!(v["error"]["code"], "team_budget_exceeded", "{v}");
+        assert_eq!(v["error"]["details"]["month_to_date_micros"], 6_800);
+        let mut other = campaign("Sales", &["16505550403", "16505550404"]);
+        other.as_object_mut().unwrap().remove("team");
+        let r = app
+            .post_json("/api/v1/campaigns", &admin, &other, &[])
+            .await;
+        assert_eq!(r.status(), 201, "no team, no team budget");
+        // Confirmed, it starts; cleared, the budget no longer applies.
+        let mut confirmed = campaign("Sales", &["16505550405"]);
+        confirmed["confirm_budget"] = json!(true);
+        let r = app
+            .post_json("/api/v1/campaigns", &admin, &confirmed, &[])
+            .await;
+        assert_eq!(r.status(), 201);
+        assert_eq!(put(json!({"monthly_budget": null})).await.status(), 200);
+        let r = app
+            .post_json(
+                "/api/v1/campaigns",
+                &admin,
+                &campaign("Sales", &["16505550406"]),
+                &[],
+            )
+            .await;
+        assert_eq!(r.status(), 201);
     }
 }

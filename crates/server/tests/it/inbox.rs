@@ -678,6 +678,51 @@ async fn the_inbox_pages_check_policy_before_sending_and_keep_canned_responses()
         assert_eq!(app.page(Some(&lead), "/costs").await.status(), 200);
         assert_eq!(app.page(Some(&lead), "/templates").await.status(), 200);
 
+        // Views: once Ann claims it, it is in her Mine and her team's, not in Unassigned.
+        let list = |who: &Session, q: &str| {
+            let (http, base, cookie) = (app.http.clone(), app.base.clone(), who.cookie.clone());
+            let q = q.to_owned();
+            async move {
+                http.get(format!("{base}/inbox/list?{q}"))
+                    .header("cookie", cookie)
+                    .send()
+                    .await
+                    .unwrap()
+                    .text()
+                    .await
+                    .unwrap()
+            }
+        };
+        let row = format!("data-id=\"{id}\"");
+        assert!(list(&ann, "view=unassigned").await.contains(&row));
+        assert!(!list(&ann, "view=mine").await.contains(&row));
+        let r = app
+            .act(
+                &ann,
+                &format!("/api/v1/conversations/{id}/claim"),
+                json!({}),
+            )
+            .await;
+        assert_eq!(r.status(), 200);
+        let mine = list(&ann, "view=mine").await;
+        assert!(mine.contains(&row), "{backend:?}");
+        assert!(
+            mine.contains("data-mine=\"1\" data-mine-unread=\"1\""),
+            "{mine}"
+        );
+        assert!(!list(&ann, "view=unassigned").await.contains(&row));
+        assert!(
+            list(&lead, "view=team").await.contains(&row),
+            "Lead is in Ann's team"
+        );
+        assert!(!list(&lead, "view=mine").await.contains(&row));
+        assert!(!list(&ann, "view=mine&status=resolved").await.contains(&row));
+        assert!(
+            list(&ann, "view=all&q=goodbye").await.contains(&row),
+            "searched"
+        );
+        assert!(!list(&ann, "view=all&q=farewell").await.contains(&row));
+
         // Read: the unread count goes to zero.
         assert_eq!(app.store.conversation(id).await.unwrap().unread_count, 1);
         let r = app

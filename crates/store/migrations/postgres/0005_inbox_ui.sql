@@ -5,7 +5,8 @@
 CREATE INDEX messages_text_search ON messages USING GIN (to_tsvector('simple', COALESCE(text, '')));
 
 CREATE INDEX conversations_assignee_recent ON conversations (assignee, last_message_at_ms DESC, id DESC);
-CREATE INDEX conversations_status_recent ON conversations (status, last_message_at_ms DESC, id DESC);
+-- The views' counts read only this (unresolved conversations: who holds them, unread or not).
+CREATE INDEX conversations_working ON conversations (assignee, unread_count) WHERE status IN ('open', 'pending');
 CREATE INDEX users_team ON users (team_id);
 
 CREATE TABLE canned_responses (
@@ -15,3 +16,7 @@ CREATE TABLE canned_responses (
     created_by    BIGINT REFERENCES users(id),
     created_at_ms BIGINT  NOT NULL
 );
+
+-- Budgets per team (micro-units of the rate card's currency), and the team a campaign is for.
+ALTER TABLE teams ADD COLUMN monthly_budget_micros BIGINT;
+ALTER TABLE campaigns ADD COLUMN team_id BIGINT REFERENCES teams(id);

@@ -17,9 +17,10 @@ CREATE TRIGGER messages_fts_update AFTER UPDATE OF text ON messages BEGIN
     INSERT INTO messages_fts (rowid, text) SELECT new.id, new.text WHERE new.text IS NOT NULL;
 END;
 
--- The views: Mine / Team (by assignee), Unassigned, and by status, newest first.
+-- The views Mine and Unassigned, newest first (All and Team walk conversations_recent).
 CREATE INDEX conversations_assignee_recent ON conversations (assignee, last_message_at_ms DESC, id DESC);
-CREATE INDEX conversations_status_recent ON conversations (status, last_message_at_ms DESC, id DESC);
+-- The views' counts read only this (unresolved conversations: who holds them, unread or not).
+CREATE INDEX conversations_working ON conversations (assignee, unread_count) WHERE status IN ('open', 'pending');
 CREATE INDEX users_team ON users (team_id);
 
 -- Replies agents insert with a shortcut; `{{contact.name}}`-style variables are filled in
@@ -31,3 +32,7 @@ CREATE TABLE canned_responses (
     created_by    INTEGER REFERENCES users(id),
     created_at_ms INTEGER NOT NULL
 );
+
+-- Budgets per team (micro-units of the rate card's currency), and the team a campaign is for.
+ALTER TABLE teams ADD COLUMN monthly_budget_micros INTEGER;
+ALTER TABLE campaigns ADD COLUMN team_id INTEGER REFERENCES teams(id);
