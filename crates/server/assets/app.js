@@ -91,22 +91,27 @@ function connectEvents() {
 }
 
 // ---- Inbox ---------------------------------------------------------------------------------
-const inbox = { open: null, refreshList: null, refreshPane: null, skew: 0, viewing: null, lastTyping: 0, others: {} };
+const inbox = { open: null, refreshList: null, refreshPane: null, skew: 0, viewing: null, lastTyping: 0, others: {},
+  qs: null, listSeq: 0, paneSeq: 0, poll: null, polls: 0 };
 
 function debounce(fn, ms) {
   let t = null;
   return (...a) => { clearTimeout(t); t = setTimeout(() => fn(...a), ms); };
 }
 
+// The list's current query: what the filters say now, not what the last response said.
 function listQuery() {
-  const list = $("#conv-list");
-  return list ? list.dataset.qs : "view=mine";
+  if (inbox.qs === null) { const list = $("#conv-list"); inbox.qs = list ? list.dataset.qs : "view=mine"; }
+  return inbox.qs;
 }
 
 async function loadList(qs) {
+  inbox.qs = qs;
+  const seq = ++inbox.listSeq;
   const r = await fetch("/inbox/list?" + qs + (inbox.open ? "&c=" + inbox.open : ""), { credentials: "same-origin" });
   if (!r.ok) return;
   const html = await r.text();
+  if (seq !== inbox.listSeq) return; // a newer request (other filters, a later event) wins
   const doc = new DOMParser().parseFromString(html, "text/html");
   const fresh = $("#conv-list", doc);
   const counts = $("#view-counts", doc);
@@ -141,12 +146,17 @@ async function openConversation(id, push) {
 }
 
 async function refreshPane() {
-  const p = pane();
+  let p = pane();
   if (!p) return;
   const id = p.dataset.conversation;
+  const seq = ++inbox.paneSeq;
   const r = await fetch("/inbox/c/" + id, { credentials: "same-origin" });
   if (!r.ok) return;
-  const doc = new DOMParser().parseFromString(await r.text(), "text/html");
+  const text = await r.text();
+  p = pane();
+  // Stale: a newer refresh started, or another conversation was opened meanwhile.
+  if (seq !== inbox.paneSeq || !p || p.dataset.conversation !== id) return;
+  const doc = new DOMParser().parseFromString(text, "text/html");
   const fresh = $("#pane", doc);
   if (!fresh) return;
   const thread = $("#thread");
@@ -169,6 +179,17 @@ async function refreshPane() {
   bindPaneHead();
   bindContact();
   if (atBottom) scrollThread();
+  watchOutbox();
+}
+
+// Messages still in the outbox (queued, sending, held) change without a webhook when Meta
+// accepts them or a send fails: look again shortly, for a while.
+function watchOutbox() {
+  clearTimeout(inbox.poll);
+  const pending = $$("#thread li.msg.out[data-status]").some((li) => ["queued", "sending", "held", "accepted"].includes(li.dataset.status));
+  if (!pending) { inbox.polls = 0; return; }
+  if (++inbox.polls > 80) return;
+  inbox.poll = setTimeout(() => refreshPane(), 1500);
 }
 
 function scrollThread() {
@@ -248,11 +269,13 @@ function bindContact() {
 function fill(text) {
   const p = pane();
   const name = p ? p.dataset.contactName : "";
+  // Functions, so a `$&` in a customer's name is not read as a replacement pattern.
+  const number = p ? p.dataset.businessNumber : "";
   return text
-    .replace(/\{\{\s*contact\.first_name\s*\}\}/g, name.split(/\s+/)[0] || "")
-    .replace(/\{\{\s*contact\.name\s*\}\}/g, name)
-    .replace(/\{\{\s*agent\.name\s*\}\}/g, MY_NAME)
-    .replace(/\{\{\s*business\.number\s*\}\}/g, p ? p.dataset.businessNumber : "");
+    .replace(/\{\{\s*contact\.first_name\s*\}\}/g, () => name.split(/\s+/)[0] || "")
+    .replace(/\{\{\s*contact\.name\s*\}\}/g, () => name)
+    .replace(/\{\{\s*agent\.name\s*\}\}/g, () => MY_NAME)
+    .replace(/\{\{\s*business\.number\s*\}\}/g, () => number);
 }
 
 async function sendReply(body, confirmed) {
@@ -339,7 +362,13 @@ function initComposer() {
 
 // ---- Template picker (the window is closed) -----------------------------------------------
 const VAR = /\{\{\s*([A-Za-z0-9_]+)\s*\}\}/g;
-function varsOf(text) { return text ? Array.from(text.matchAll(VAR), (m) => m[1]) : []; }
+// A component's parameters, each once: positional ones in number order ({{1}}, {{2}}…),
+// named ones in the order they first appear.
+function varsOf(text) {
+  if (!text) return [];
+  const vs = [...new Set(Array.from(text.matchAll(VAR), (m) => m[1]))];
+  return vs.every((v) => /^\d+$/.test(v)) ? vs.sort((a, b) => Number(a) - Number(b)) : vs;
+}
 
 function initTemplatePicker() {
   const pick = $("#template-pick");
@@ -407,7 +436,11 @@ function initTemplatePicker() {
   const check = debounce(async () => {
     const body = build();
     if (!body) return;
+    const asked = JSON.stringify(body);
     const res = await api("POST", `/api/v1/conversations/${pane().dataset.conversation}/check`, body);
+    // The form changed while this was checked: the newer check decides.
+    const now = build();
+    if (!now || JSON.stringify(now) !== asked) return;
     if (!res.ok) {
       decision.className = "decision refused";
       decision.textContent = errorText(res);
@@ -501,6 +534,8 @@ function initPane() {
   bindContact();
   initComposer();
   scrollThread();
+  inbox.polls = 0;
+  watchOutbox();
   api("POST", `/api/v1/conversations/${inbox.open}/read`);
   const view = () => pane() && api("POST", `/api/v1/conversations/${pane().dataset.conversation}/presence`, { typing: false });
   view();
@@ -534,6 +569,7 @@ function initInbox() {
     if (kind === "presence") { if (d.conversation_id === inbox.open) presenceShown(d); return; }
     if (kind === "lagged") { inbox.refreshList(); inbox.refreshPane(); return; }
     if (kind === "clock") { inbox.refreshPane(); inbox.refreshList(); return; }
+    if (kind === "contact") { if (pane() && d.data && String(d.data.contact_id) === pane().dataset.contact) inbox.refreshPane(); return; }
     if (kind === "assignment" && d.data && d.data.previous === ME && d.data.kind === "taken_over" && d.data.actor !== ME) {
       toast(`${d.data.actor_name} took over a conversation you held.`, true);
     }

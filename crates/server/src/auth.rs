@@ -67,6 +67,21 @@ pub struct ApiCaller {
 }
 
 impl ApiCaller {
+    /// Sending to any number (`POST /api/v1/messages`, campaigns) is for integrations (API
+    /// keys) and admins: an agent in the inbox replies in a conversation they hold.
+    pub fn require_integration(&self, what: &str) -> Result<(), ApiError> {
+        if self.user_id.is_some() && self.role != Role::Admin {
+            return Err(ApiError::Rejected {
+                code: "agents_reply_in_conversations",
+                message: format!(
+                    "Agents cannot {what} from the inbox; reply in a conversation you hold (POST /api/v1/conversations/{{id}}/reply), or use an API key."
+                ),
+                details: serde_json::Value::Null,
+            });
+        }
+        Ok(())
+    }
+
     /// Who did it, as recorded: `api_key:3` or `user:5`.
     pub fn actor(&self) -> String {
         match self.user_id {

@@ -41,7 +41,11 @@ pub async fn follow(
 ) {
     let http = switchboard_graph::http_client(Duration::from_secs(5));
     loop {
-        match http.get(&url).send().await {
+        let got = tokio::select! {
+            r = http.get(&url).send() => r,
+            _ = stop.cancelled() => return,
+        };
+        match got {
             Ok(r) => match r.json::<serde_json::Value>().await {
                 Ok(v) => {
                     if let Some(o) = v["offset_ms"].as_i64() {

@@ -29,6 +29,7 @@ const KINDS: &[&str] = &[
     "note",
     "presence",
     "clock",
+    "contact",
 ];
 
 /// Cheap to clone; a slow subscriber misses old events (it is told, and reloads).
@@ -108,13 +109,20 @@ pub async fn relay(
         let payloads: Vec<String> = batch
             .into_iter()
             .filter_map(|e| {
-                let w = Wire {
+                let mut w = Wire {
                     origin: bus.origin.clone(),
                     kind: e.kind.to_owned(),
                     conversation_id: e.conversation_id,
                     data: e.data,
                 };
-                serde_json::to_string(&w).ok().filter(|s| s.len() < 7_900) // NOTIFY's payload limit is 8,000 bytes
+                let s = serde_json::to_string(&w).ok()?;
+                // NOTIFY's payload limit is 8,000 bytes: a bigger event goes without its data
+                // (the inbox refetches what changed from the conversation id anyway).
+                if s.len() < 7_900 {
+                    return Some(s);
+                }
+                w.data = serde_json::json!({"truncated": true});
+                serde_json::to_string(&w).ok()
             })
             .collect();
         if let Err(e) = store.notify_events(&payloads).await {
@@ -127,7 +135,11 @@ pub async fn relay(
 /// A lost connection is re-established, and open inboxes are told to reload (`lagged`).
 pub async fn listen(store: Store, bus: EventBus, stop: CancellationToken) {
     loop {
-        let mut listener = match store.listen_events().await {
+        let listening = tokio::select! {
+            l = store.listen_events() => l,
+            _ = stop.cancelled() => return,
+        };
+        let mut listener = match listening {
             Ok(Some(l)) => l,
             Ok(None) => return,
             Err(e) => {

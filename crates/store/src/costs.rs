@@ -67,10 +67,12 @@ const ROWS: &str = "SELECT c.outbound_id, c.phone_number_id, c.market, c.categor
      WHERE c.created_at_ms >= $1 AND c.created_at_ms < $2 AND ($3 IS NULL OR o.campaign_id = $3) ORDER BY c.created_at_ms";
 const NUMBER_MONTH_ESTIMATE: &str = "SELECT CAST(COALESCE(SUM(c.estimate_micros), 0) AS BIGINT) FROM message_costs c JOIN outbound o ON o.id = c.outbound_id \
      WHERE c.phone_number_id = $1 AND c.month = $2 AND o.state NOT IN ('refused', 'cancelled', 'failed') AND ($3 IS NULL OR o.campaign_id IS NULL OR o.campaign_id <> $3)";
-// A team's month: its campaigns, and what its agents sent (replies, templates from the inbox).
+// A team's month: its campaigns, and what its agents sent outside campaigns (replies and
+// templates from the inbox).
 const TEAM_MONTH_ESTIMATE: &str = "SELECT CAST(COALESCE(SUM(c.estimate_micros), 0) AS BIGINT) FROM message_costs c JOIN outbound o ON o.id = c.outbound_id \
      WHERE c.month = $2 AND o.state NOT IN ('refused', 'cancelled', 'failed') AND ($3 IS NULL OR o.campaign_id IS NULL OR o.campaign_id <> $3) \
-     AND (o.campaign_id IN (SELECT id FROM campaigns WHERE team_id = $1) OR o.created_by IN (SELECT 'user:' || CAST(id AS TEXT) FROM users WHERE team_id = $1))";
+     AND (o.campaign_id IN (SELECT id FROM campaigns WHERE team_id = $1) \
+          OR (o.campaign_id IS NULL AND o.created_by IN (SELECT 'user:' || CAST(id AS TEXT) FROM users WHERE team_id = $1)))";
 const TEAM_BUDGET: &str = "SELECT id, monthly_budget_micros FROM teams WHERE name = $1";
 const TEAM_BUDGETS: &str = "SELECT id, name, monthly_budget_micros FROM teams WHERE monthly_budget_micros IS NOT NULL ORDER BY name";
 const SET_TEAM_BUDGET: &str = "INSERT INTO teams (name, created_at_ms, monthly_budget_micros) VALUES ($1, $2, $3) \

@@ -47,7 +47,7 @@ const RECENT: &str = "SELECT m.id, m.wamid, m.conversation_id, m.direction, m.ty
      m.status, m.status_at_ms, m.error_code, md.status AS media_status FROM messages m LEFT JOIN media md ON md.message_id = m.id \
      WHERE m.conversation_id = $1 ORDER BY m.meta_at_ms DESC, m.id DESC LIMIT $2";
 const PENDING: &str = "SELECT id, kind, state, request, error_message, created_by, created_at_ms FROM outbound \
-     WHERE phone_number_id = $1 AND contact_id = $2 AND wamid IS NULL AND state IN ('queued', 'held', 'paused', 'sending', 'failed', 'cancelled') \
+     WHERE phone_number_id = $1 AND contact_id = $2 AND wamid IS NULL AND state IN ('queued', 'held', 'paused', 'sending', 'failed', 'refused', 'cancelled') \
      ORDER BY id DESC LIMIT 20";
 const OF_CONTACT: &str = "SELECT c.id, c.phone_number_id, c.contact_id, c.status, c.assignee, c.last_inbound_at_ms, \
      c.fep_expires_at_ms, c.last_message_at_ms, c.unread_count, c.created_at_ms, \
@@ -147,7 +147,7 @@ impl Store {
         &self,
         shortcut: &str,
         body: &str,
-        by: i64,
+        by: Option<i64>,
         now_ms: i64,
     ) -> Result<Option<i64>, StoreError> {
         with_pool!(&self.writer, p => {

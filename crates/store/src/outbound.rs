@@ -64,6 +64,9 @@ pub struct NewSend {
 #[derive(Debug, Clone, Copy, Default)]
 pub struct PolicyLimits {
     pub marketing_cap: Option<u32>,
+    /// Added to `now` for the policy's decision only (development: the server follows the
+    /// emulator's clock); everything stored and scheduled keeps the `now` given.
+    pub clock_offset_ms: i64,
 }
 
 /// What happened to one submitted send.
@@ -544,7 +547,7 @@ macro_rules! submit_body {
                 0
             };
             let facts = SendFacts {
-                now,
+                now: now.plus_ms($limits.clock_offset_ms),
                 content: &s.content,
                 last_inbound,
                 consent,

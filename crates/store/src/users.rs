@@ -88,7 +88,9 @@ const EVENTS: &str = "SELECT id, conversation_id, kind, actor_user_id, previous_
      WHERE conversation_id = $1 ORDER BY id";
 const TAKEN_FROM: &str = "SELECT id, conversation_id, kind, actor_user_id, previous_user_id, user_id, detail, at_ms FROM conversation_events \
      WHERE previous_user_id = $1 AND kind = 'taken_over' AND id > $2 ORDER BY id LIMIT 100";
-const LAST_MESSAGE: &str = "SELECT MAX(id) FROM messages WHERE conversation_id = $1";
+// The customer's newest message: an agent's own sends are not news to them.
+const LAST_MESSAGE: &str =
+    "SELECT MAX(id) FROM messages WHERE conversation_id = $1 AND direction = 'in'";
 const CONVERSATION_TARGET: &str = "SELECT v.phone_number_id, c.wa_id, c.bsuid FROM conversations v JOIN contacts c ON c.id = v.contact_id WHERE v.id = $1";
 
 impl Store {

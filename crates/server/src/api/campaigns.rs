@@ -16,7 +16,7 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use switchboard_domain::{Role, UnixMs};
-use switchboard_store::{CampaignAction, CampaignRow, NewCampaign, PolicyLimits, Progress};
+use switchboard_store::{CampaignAction, CampaignRow, NewCampaign, Progress};
 
 use super::Id;
 use crate::AppState;
@@ -74,9 +74,7 @@ async fn preview(
     team: Option<&TeamBudget>,
     now: UnixMs,
 ) -> Result<Value, ApiError> {
-    let limits = PolicyLimits {
-        marketing_cap: state.config.outbound.marketing_cap_per_user,
-    };
+    let limits = super::messages::limits(state);
     let mut allowed = Vec::new();
     let mut refused: std::collections::BTreeMap<&'static str, u64> = Default::default();
     let mut held = 0u64;
@@ -312,16 +310,14 @@ async fn create(
             now.0,
         )
         .await?;
-    let limits = PolicyLimits {
-        marketing_cap: state.config.outbound.marketing_cap_per_user,
-    };
+    let limits = super::messages::limits(&state);
     for chunk in sends.chunks_mut(1_000) {
         for s in chunk.iter_mut() {
             s.campaign_id = Some(id);
         }
         let out = state
             .store
-            .submit_sends(chunk, limits, state.now(), false)
+            .submit_sends(chunk, limits, UnixMs::now(), false)
             .await?;
         let new: Vec<&switchboard_store::OutboundRow> = out
             .iter()

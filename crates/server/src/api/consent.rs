@@ -251,5 +251,9 @@ async fn record(
             UnixMs::now().0,
         )
         .await?;
+    // Open contact panels show it at once.
+    state
+        .events
+        .publish("contact", None, json!({"contact_id": id}));
     Ok((StatusCode::CREATED, Json(ledger(&state, id).await?)))
 }

@@ -14,7 +14,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use switchboard_domain::pacing::Lane;
 use switchboard_domain::{Role, UnixMs};
-use switchboard_store::{Hand, PolicyLimits, Submitted};
+use switchboard_store::{Hand, Submitted};
 
 use super::Id;
 use super::messages::{decision_json, refusal, stored_refusal};
@@ -427,12 +427,10 @@ async fn reply(
     }
     let mut new = reply_send(&state, id, v).await?;
     new.created_by = Some(format!("user:{}", agent.user.id));
-    let limits = PolicyLimits {
-        marketing_cap: state.config.outbound.marketing_cap_per_user,
-    };
+    let limits = super::messages::limits(&state);
     let out = state
         .store
-        .submit_sends(&[new], limits, state.now(), false)
+        .submit_sends(&[new], limits, UnixMs::now(), false)
         .await?;
     Ok(match out.into_iter().next() {
         Some(Submitted::New(row)) => {
@@ -491,17 +489,40 @@ async fn check_reply(
     Id(id): Id,
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
-    let _ = agent;
-    conversation_exists(&state, id).await?;
+    let conv = state
+        .store
+        .conversation(id)
+        .await
+        .map_err(|e| super::not_found_or(e, format!("Conversation {id}")))?;
     let v: Value = serde_json::from_slice(&body)
         .map_err(|e| ApiError::invalid("body", format!("The body is not JSON: {e}.")))?;
     let new = reply_send(&state, id, v).await?;
-    let limits = PolicyLimits {
-        marketing_cap: state.config.outbound.marketing_cap_per_user,
+    // Who holds it decides first, as it does for the reply itself.
+    let holder = conv.assignee.as_deref().and_then(|a| a.parse::<i64>().ok());
+    let refusal = match holder {
+        Some(h) if h == agent.user.id => None,
+        Some(h) => Some((
+            "not_assignee",
+            format!(
+                "{} holds this conversation, so your reply would not be sent; take it over to reply.",
+                name_of(&state, Some(h)).await
+            ),
+        )),
+        None => Some((
+            "not_assigned",
+            "Nobody holds this conversation yet; claim it, then reply.".to_owned(),
+        )),
     };
+    if let Some((code, message)) = refusal {
+        return Ok(Json(json!({
+            "allowed": false,
+            "decision": {"decision": "refuse", "code": code, "message": message},
+        })));
+    }
+    let limits = super::messages::limits(&state);
     let mut out = state
         .store
-        .submit_sends(&[new], limits, state.now(), true)
+        .submit_sends(&[new], limits, UnixMs::now(), true)
         .await?;
     match out.pop() {
         Some(Submitted::Checked(d)) => Ok(Json(json!({
@@ -573,12 +594,7 @@ async fn canned_create(
     }
     match state
         .store
-        .create_canned(
-            &shortcut,
-            text,
-            caller.user_id.unwrap_or(0).max(0),
-            UnixMs::now().0,
-        )
+        .create_canned(&shortcut, text, caller.user_id, UnixMs::now().0)
         .await
     {
         Ok(Some(id)) => Ok((
@@ -720,6 +736,9 @@ async fn label(
         .store
         .set_label(id, &label, method != axum::http::Method::DELETE)
         .await?;
+    state
+        .events
+        .publish("conversation", Some(id), json!({"labels": labels}));
     Ok(Json(json!({"conversation_id": id, "labels": labels})))
 }
 

@@ -32,9 +32,11 @@ pub fn router() -> Router<AppState> {
 
 const IDEMPOTENCY_KEY: &str = "idempotency-key";
 
-fn limits(state: &AppState) -> PolicyLimits {
+/// The policy's limits, and the clock it decides at (see [`crate::clock`]).
+pub(crate) fn limits(state: &AppState) -> PolicyLimits {
     PolicyLimits {
         marketing_cap: state.config.outbound.marketing_cap_per_user,
+        clock_offset_ms: state.clock.offset_ms(),
     }
 }
 
@@ -120,6 +122,7 @@ async fn send(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     caller.require(Role::Agent)?;
+    caller.require_integration("send to any number")?;
     let mut new = parse_send(&state.outbound, &body)?;
     if let Some(k) = headers.get(IDEMPOTENCY_KEY) {
         let k = k
@@ -138,7 +141,7 @@ async fn send(
     new.created_by = Some(caller.actor());
     let mut out = state
         .store
-        .submit_sends(&[new], limits(&state), state.now(), false)
+        .submit_sends(&[new], limits(&state), UnixMs::now(), false)
         .await?;
     let result = out
         .pop()
@@ -172,7 +175,7 @@ async fn check(
     let new = parse_send(&state.outbound, &body)?;
     let mut out = state
         .store
-        .submit_sends(&[new], limits(&state), state.now(), true)
+        .submit_sends(&[new], limits(&state), UnixMs::now(), true)
         .await?;
     match out.pop() {
         Some(Submitted::Checked(d)) => {

@@ -111,18 +111,26 @@ impl FromRequestParts<AppState> for Page {
         match Agent::from_request_parts(parts, state).await {
             Ok(a) => Ok(Page(a)),
             Err(ApiError::NotLoggedIn) => {
-                let next = parts
-                    .uri
-                    .path_and_query()
-                    .map(|p| p.as_str())
-                    .filter(|p| p.starts_with('/') && !p.starts_with("//"))
-                    .unwrap_or("/inbox");
-                let to = format!("/login?next={}", urlencode(next));
+                let next = safe_next(parts.uri.path_and_query().map(|p| p.as_str()));
+                let to = format!("/login?next={}", urlencode(&next));
                 Err(Redirect::to(&to).into_response())
             }
             Err(e) => Err(e.into_response()),
         }
     }
+}
+
+/// Where to go after logging in: a path on this server, never elsewhere. Browsers read `\`
+/// as `/` and drop tabs and newlines, so `/\\evil.example` or `/\t/evil.example` would leave it.
+pub fn safe_next(next: Option<&str>) -> String {
+    next.filter(|n| {
+        n.starts_with('/')
+            && !n.starts_with("//")
+            && !n.contains('\\')
+            && !n.chars().any(|c| c.is_control() || c.is_whitespace())
+    })
+    .unwrap_or("/inbox")
+    .to_owned()
 }
 
 fn urlencode(s: &str) -> String {
@@ -164,11 +172,7 @@ async fn login(
     Query(q): Query<HashMap<String, String>>,
     parts: axum::http::HeaderMap,
 ) -> Response {
-    let next = q
-        .get("next")
-        .filter(|n| n.starts_with('/') && !n.starts_with("//"))
-        .cloned()
-        .unwrap_or_else(|| "/inbox".into());
+    let next = safe_next(q.get("next").map(String::as_str));
     // Already logged in: straight on.
     let mut req = axum::http::Request::new(());
     *req.headers_mut() = parts;
@@ -497,7 +501,12 @@ async fn pane(state: &AppState, agent: &Agent, id: i64, lookup: &Lookup) -> Resu
     let now = state.now();
     let holder: Option<i64> = c.assignee.as_deref().and_then(|a| a.parse().ok());
     let messages = state.store.recent_messages(id, 200).await?;
-    let last_message_id = messages.iter().map(|m| m.id).max().unwrap_or(0);
+    let last_message_id = messages
+        .iter()
+        .filter(|m| m.direction == "in")
+        .map(|m| m.id)
+        .max()
+        .unwrap_or(0);
     let mut bubbles: Vec<Bubble> = messages.iter().map(view::message).collect();
     let oldest = messages.first().map_or(i64::MIN, |m| m.meta_at_ms);
     let name = |u: Option<i64>| lookup.user(u);
@@ -913,4 +922,29 @@ async fn costs(Page(agent): Page, State(state): State<AppState>) -> Result<Respo
         numbers,
         budgets,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_next;
+
+    #[test]
+    fn after_login_only_paths_here() {
+        assert_eq!(
+            safe_next(Some("/inbox?view=all&c=3")),
+            "/inbox?view=all&c=3"
+        );
+        for bad in [
+            "//evil.example",
+            "/\\evil.example",
+            "/\t/evil.example",
+            "/\n/evil.example",
+            "https://evil.example",
+            "evil",
+            "",
+        ] {
+            assert_eq!(safe_next(Some(bad)), "/inbox", "{bad:?}");
+        }
+        assert_eq!(safe_next(None), "/inbox");
+    }
 }

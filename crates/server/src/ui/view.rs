@@ -211,7 +211,7 @@ pub fn pending(o: &PendingOutbound) -> Bubble {
     b.text = s(&p["text"]["body"]).or_else(|| s(&p[o.kind.as_str()]["caption"]));
     b.template = s(&p["template"]["name"]);
     b.status = Some(o.state.clone());
-    b.ticks = if o.state == "failed" || o.state == "cancelled" {
+    b.ticks = if matches!(o.state.as_str(), "failed" | "refused" | "cancelled") {
         "!"
     } else {
         "○"

@@ -326,11 +326,46 @@ async fn two_agents_one_conversation_in_real_chromium() {
     screenshot(&a, "template-picker").await;
     click(&a, "#send-template").await;
     wait_text(&a, "#thread", "order_update", 10, "template in the thread").await;
+    // ... and it went to Meta (not only into the outbox), on the system clock's schedule.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !app.em.outbox().iter().any(|m| {
+        m.template
+            .as_ref()
+            .is_some_and(|t| t.name == "order_update")
+    }) {
+        assert!(Instant::now() < deadline, "the template never reached Meta");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 
-    // Bob, who does not hold it, sees the same refusal before sending a template: the server
-    // decides, the page shows it.
+    // Bob, who does not hold it, is told before sending that it would be refused.
     b.refresh().await.unwrap();
-    wait_for(&b, "#template-pick", 10, "bob's picker").await;
+    let pick = wait_for(&b, "#template-pick", 10, "bob's picker").await;
+    pick.select_by_index(1).await.unwrap();
+    for f in b
+        .find_all(Locator::Css("#template-params input"))
+        .await
+        .unwrap()
+    {
+        f.send_keys("x").await.unwrap();
+    }
+    wait_text(
+        &b,
+        "#template-decision",
+        "Alice Moreau holds this conversation",
+        10,
+        "bob told before sending",
+    )
+    .await;
+    assert!(
+        b.find(Locator::Css("#send-template"))
+            .await
+            .unwrap()
+            .attr("disabled")
+            .await
+            .unwrap()
+            .is_some(),
+        "and cannot send"
+    );
 
     // Admin pages are refused to an agent.
     a.goto(&format!("{}/costs", app.base)).await.unwrap();

@@ -754,7 +754,41 @@ async fn the_inbox_pages_check_policy_before_sending_and_keep_canned_responses()
             v["decision"]["message"].as_str().unwrap().contains("nope"),
             "{v}"
         );
-        assert_eq!(app.em.outbox().len(), 0);
+        assert!(
+            app.store
+                .outbound_counts(&app.number)
+                .await
+                .unwrap()
+                .is_empty(),
+            "a check queues nothing"
+        );
+        // A holder check comes first: Lead does not hold it.
+        let v: Value = app
+            .act(
+                &lead,
+                &format!("/api/v1/conversations/{id}/check"),
+                json!({"type": "text", "text": {"body": "hi"}}),
+            )
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(v["allowed"], false);
+        assert_eq!(v["decision"]["code"], "not_assignee", "{v}");
+        // An agent's session cannot send to any number: replies go through conversations.
+        let (status, code, _) = error_code(
+            app.act(
+                &ann,
+                "/api/v1/messages",
+                json!({"to": "+16505550199", "type": "text", "text": {"body": "hi"}}),
+            )
+            .await,
+        )
+        .await;
+        assert_eq!(
+            (status, code.as_str()),
+            (422, "agents_reply_in_conversations")
+        );
 
         // The session works on the rest of the API too (the pages' actions use it), and unsafe
         // methods still need the CSRF token.
@@ -789,6 +823,17 @@ async fn the_inbox_pages_check_policy_before_sending_and_keep_canned_responses()
         assert_eq!(r.status(), 201);
         let created: Value = r.json().await.unwrap();
         assert_eq!(created["shortcut"], "hours");
+        // An admin API key adds them too (no person behind it).
+        let key = app.key(switchboard_domain::Role::Admin).await;
+        let r = app
+            .post_json(
+                "/api/v1/canned-responses",
+                &key,
+                &json!({"shortcut": "thanks", "body": "Thank you!"}),
+                &[],
+            )
+            .await;
+        assert_eq!(r.status(), 201, "{backend:?}");
         let (status, code, _) =
             error_code(app.act(&lead, "/api/v1/canned-responses", body).await).await;
         assert_eq!((status, code.as_str()), (409, "shortcut_taken"));
@@ -812,7 +857,7 @@ async fn the_inbox_pages_check_policy_before_sending_and_keep_canned_responses()
             .json()
             .await
             .unwrap();
-        assert_eq!(list["data"].as_array().unwrap().len(), 1, "{backend:?}");
+        assert_eq!(list["data"].as_array().unwrap().len(), 2, "{backend:?}");
         let html = app
             .page(Some(&ann), &format!("/inbox/c/{id}"))
             .await
@@ -858,8 +903,30 @@ async fn live_updates_cross_instances_on_postgres() {
         .await
         .unwrap();
     assert_eq!(stream.status(), 200);
-    // Give the other instance's listener a moment to be subscribed before anything happens.
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    // The other instance is listening once presence sent here reaches Bob there.
+    let mut buf = String::new();
+    let mut ready = false;
+    for _ in 0..50 {
+        app.act(
+            &ann,
+            &format!("/api/v1/conversations/{id}/presence"),
+            json!({}),
+        )
+        .await;
+        if let Ok(Some(Ok(chunk))) =
+            tokio::time::timeout(std::time::Duration::from_millis(200), stream.chunk())
+                .await
+                .map(|c| c.transpose())
+        {
+            buf.push_str(&String::from_utf8_lossy(&chunk));
+            if buf.contains("event: presence") {
+                ready = true;
+                break;
+            }
+        }
+    }
+    assert!(ready, "presence never crossed instances");
+    buf.clear();
     let r = app
         .act(
             &ann,
@@ -868,11 +935,14 @@ async fn live_updates_cross_instances_on_postgres() {
         )
         .await;
     assert_eq!(r.status(), 200);
-    let mut buf = String::new();
-    let (kind, data) = tokio::time::timeout(
-        std::time::Duration::from_secs(5),
-        next_event(&mut stream, &mut buf),
-    )
+    let (kind, data) = tokio::time::timeout(std::time::Duration::from_secs(5), async {
+        loop {
+            let (kind, data) = next_event(&mut stream, &mut buf).await;
+            if kind != "presence" {
+                return (kind, data);
+            }
+        }
+    })
     .await
     .expect("the claim on one instance reaches the other within 5 s");
     assert_eq!(kind, "assignment");

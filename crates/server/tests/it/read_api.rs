@@ -16,6 +16,8 @@ async fn conversations_filter_search_and_paginate() {
             );
             app.em.advance(std::time::Duration::from_secs(1)); // Meta's timestamps are in seconds
         }
+        app.customer_writes("16505550004", TestApp::text("Invoice INV500000 is wrong"));
+        app.em.advance(std::time::Duration::from_secs(1));
         app.customer_writes("16505550003", TestApp::text("where is my parcel?"));
         app.settle().await;
         let agent = app.key(Role::Agent).await;
@@ -83,6 +85,16 @@ async fn conversations_filter_search_and_paginate() {
                 found["data"].as_array().unwrap().len(),
                 1,
                 "{backend:?}: full-text {q}"
+            );
+        }
+        for q in ["INV500000", "inv500000", "INV5000"] {
+            let found = app
+                .get_json(&format!("/api/v1/conversations?q={q}"), &agent)
+                .await;
+            assert_eq!(
+                found["data"].as_array().unwrap().len(),
+                1,
+                "{backend:?}: {q}"
             );
         }
         let found = app
