@@ -632,17 +632,32 @@ function initTemplates() {
     if (!res.ok) { box.textContent = errorText(res); return; }
     showFindings(box, res.data.findings || []);
   };
+  const showPlan = (changes) => {
+    box.innerHTML = "";
+    for (const c of changes) {
+      const d = document.createElement("div");
+      d.className = "plan-" + c.action;
+      d.textContent = c.description + (c.error ? ` — failed: ${c.error}` : "");
+      box.appendChild(d);
+    }
+  };
+  $("#template-plan").onclick = async () => {
+    const res = await api("POST", "/api/v1/templates/plan", $("#template-json").value);
+    if (!res.ok) { box.textContent = errorText(res); return; }
+    showPlan(res.data.changes || []);
+  };
   form.onsubmit = async (e) => {
     e.preventDefault();
-    const res = await api("POST", "/api/v1/templates", $("#template-json").value);
+    const res = await api("POST", "/api/v1/templates/push", $("#template-json").value);
     if (!res.ok) {
       box.textContent = errorText(res);
-      const f = res.data && res.data.error && res.data.error.details && res.data.error.details.findings;
-      if (f) showFindings(box, f);
+      const l = res.data && res.data.error && res.data.error.details && res.data.error.details.lint;
+      if (l) showFindings(box, l.flatMap((x) => x.findings));
       return;
     }
-    toast("Submitted to Meta for review.");
-    setTimeout(() => location.reload(), 800);
+    showPlan(res.data.changes || []);
+    toast("Pushed to Meta; new templates are in review.");
+    setTimeout(() => location.reload(), 1500);
   };
   $$("[data-action=delete-template]").forEach((b) => b.onclick = async () => {
     if (!confirm(`Delete ${b.dataset.name} (${b.dataset.language}) at Meta? This cannot be undone.`)) return;

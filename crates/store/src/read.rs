@@ -173,9 +173,8 @@ impl Store {
                     n + 1
                 )
             };
-            // The contacts are matched once, as a set, not row by row along the list's walk.
             sql.push_str(&format!(
-                " AND (c.contact_id IN (SELECT id FROM contacts WHERE name {like} ${n} ESCAPE '\\' OR wa_id {like} ${n} ESCAPE '\\' OR username {like} ${n} ESCAPE '\\'){text_match})"
+                " AND (k.name {like} ${n} ESCAPE '\\' OR k.wa_id {like} ${n} ESCAPE '\\' OR k.username {like} ${n} ESCAPE '\\'{text_match})"
             ));
             args.push(Arg::Text(pattern));
             if !words.is_empty() {

@@ -4,6 +4,7 @@
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
+use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{Value, json};
@@ -19,6 +20,9 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/templates", get(list).post(create))
         .route("/templates/lint", post(lint_one))
+        .route("/templates/plan", post(plan_templates))
+        .route("/templates/push", post(push_templates))
+        .route("/templates/export", get(export_templates))
         .route("/templates/{name}/{language}", get(one).delete(remove))
 }
 
@@ -175,4 +179,164 @@ async fn remove(
     Ok(Json(
         json!({"deleted": {"name": name, "language": language}}),
     ))
+}
+
+/// Templates as the body gives them: one of Meta's create-template objects, or a list of them.
+fn templates_of(raw: &[u8]) -> Result<Vec<(String, Value)>, ApiError> {
+    let v: Value = serde_json::from_slice(raw)
+        .map_err(|e| ApiError::invalid("body", format!("The body is not JSON: {e}.")))?;
+    let list = match v {
+        Value::Array(a) => a,
+        o @ Value::Object(_) => vec![o],
+        _ => {
+            return Err(ApiError::invalid(
+                "body",
+                "Send a template (Meta's create-template JSON) or a list of them.",
+            ));
+        }
+    };
+    if list.is_empty() || list.len() > 500 {
+        return Err(ApiError::invalid("body", "Send 1 to 500 templates."));
+    }
+    Ok(list
+        .into_iter()
+        .map(|t| (crate::template_files::file_name(&t), t))
+        .collect())
+}
+
+fn change_json(c: &switchboard_domain::template_plan::Change) -> Value {
+    let mut v = json!(c);
+    v["description"] = json!(crate::template_files::describe(c));
+    // The full bodies are the caller's own; the plan says what happens to each.
+    if let Some(o) = v.as_object_mut() {
+        o.remove("template");
+        o.remove("edit");
+    }
+    v
+}
+
+/// `templates diff` for the API and the UI: what pushing these templates would change at Meta
+/// (create, update, unchanged, or why it cannot be done), with each one's lint findings.
+/// Nothing is changed, and templates not in the body are left alone.
+async fn plan_templates(
+    caller: ApiCaller,
+    State(state): State<AppState>,
+    Query(q): Query<Which>,
+    body: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    caller.require(Role::Admin)?;
+    let number = state.outbound.number(q.from.as_deref())?.clone();
+    let local = templates_of(&body)?;
+    let remote = crate::template_files::remote(&state.graph, &number)
+        .await
+        .map_err(|e| ApiError::Conflict {
+            code: "graph_refused",
+            message: format!("Meta's templates could not be read: {e}."),
+        })?;
+    let changes = switchboard_domain::template_plan::plan(&local, &remote, false);
+    let findings: Vec<Value> = local
+        .iter()
+        .map(|(file, t)| json!({"file": file, "findings": lint(t)}))
+        .collect();
+    Ok(Json(json!({
+        "changes": changes.iter().map(change_json).collect::<Vec<_>>(),
+        "lint": findings,
+    })))
+}
+
+/// `templates push` for the API and the UI: creates and updates these templates at Meta
+/// (after lint: any error refuses the whole push). Never deletes.
+async fn push_templates(
+    caller: ApiCaller,
+    State(state): State<AppState>,
+    Query(q): Query<Which>,
+    body: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    caller.require(Role::Admin)?;
+    let number = state.outbound.number(q.from.as_deref())?.clone();
+    let local = templates_of(&body)?;
+    let errors: Vec<Value> = local
+        .iter()
+        .filter_map(|(file, t)| {
+            let f: Vec<_> = lint(t)
+                .into_iter()
+                .filter(|f| f.severity == Severity::Error)
+                .collect();
+            (!f.is_empty()).then(|| json!({"file": file, "findings": f}))
+        })
+        .collect();
+    if !errors.is_empty() {
+        return Err(ApiError::Rejected {
+            code: "template_lint_failed",
+            message:
+                "Meta would reject these templates; nothing was pushed. Fix the findings first."
+                    .into(),
+            details: json!({"lint": errors}),
+        });
+    }
+    let remote = crate::template_files::remote(&state.graph, &number)
+        .await
+        .map_err(|e| ApiError::Conflict {
+            code: "graph_refused",
+            message: format!("Meta's templates could not be read: {e}."),
+        })?;
+    let changes = switchboard_domain::template_plan::plan(&local, &remote, false);
+    let mut results = Vec::new();
+    for c in &changes {
+        let mut v = change_json(c);
+        match crate::template_files::apply(&state.graph, &number, c).await {
+            Ok(()) => {
+                v["applied"] = json!(!matches!(
+                    c,
+                    switchboard_domain::template_plan::Change::Unchanged { .. }
+                        | switchboard_domain::template_plan::Change::Conflict { .. }
+                ))
+            }
+            Err(e) => {
+                v["applied"] = json!(false);
+                v["error"] = json!(e.to_string());
+            }
+        }
+        results.push(v);
+    }
+    let _ = crate::outbound::templates::sync_all(&state.store, &state.graph, &state.config).await;
+    Ok(Json(json!({"changes": results})))
+}
+
+/// `templates pull` for the API and the UI: Meta's current templates as files (name, and the
+/// file's content in Meta's create-template shape), ready to keep in git.
+async fn export_templates(
+    caller: ApiCaller,
+    State(state): State<AppState>,
+    Query(q): Query<Which>,
+) -> Result<axum::response::Response, ApiError> {
+    caller.require(Role::Admin)?;
+    let number = state.outbound.number(q.from.as_deref())?.clone();
+    let remote = crate::template_files::remote(&state.graph, &number)
+        .await
+        .map_err(|e| ApiError::Conflict {
+            code: "graph_refused",
+            message: format!("Meta's templates could not be read: {e}."),
+        })?;
+    let files: Vec<Value> = remote
+        .iter()
+        .filter(|t| {
+            !matches!(
+                t.get("status").and_then(Value::as_str),
+                Some("DELETED" | "PENDING_DELETION")
+            )
+        })
+        .map(|t| {
+            json!({"file": crate::template_files::file_name(t),
+                   "template": switchboard_domain::template_plan::as_file(t)})
+        })
+        .collect();
+    Ok((
+        [(
+            axum::http::header::CONTENT_DISPOSITION,
+            "attachment; filename=\"templates.json\"",
+        )],
+        Json(json!({"files": files})),
+    )
+        .into_response())
 }

@@ -857,6 +857,26 @@ fn bars(
         .collect()
 }
 
+/// One bar per day of the month so far (days without messages included), labelled by day.
+fn day_bars(
+    groups: &std::collections::BTreeMap<String, crate::costs::CostTotals>,
+    month_start: i64,
+    now: UnixMs,
+) -> Vec<Bar> {
+    let mut days = std::collections::BTreeMap::new();
+    let mut t = month_start;
+    while t <= now.0 {
+        let date = UnixMs(t).date();
+        days.insert(date.clone(), groups.get(&date).cloned().unwrap_or_default());
+        t += 86_400_000;
+    }
+    let mut v = bars(&days, 0);
+    for b in &mut v {
+        b.label = b.label.get(8..10).unwrap_or("").to_owned();
+    }
+    v
+}
+
 async fn costs(Page(agent): Page, State(state): State<AppState>) -> Result<Response, ApiError> {
     agent.require(Role::Admin)?;
     let now = UnixMs::now();
@@ -916,7 +936,7 @@ async fn costs(Page(agent): Page, State(state): State<AppState>) -> Result<Respo
         total_billed: by_day.total.billed.decimal(),
         messages: by_day.total.messages,
         differences: by_day.total.differences,
-        days: bars(&by_day.groups, 0),
+        days: day_bars(&by_day.groups, from, now),
         categories: bars(&by_category.groups, 0),
         markets: bars(&by_market.groups, 12),
         numbers,

@@ -485,16 +485,37 @@ async fn admin_screens_and_phone_layout_in_real_chromium() {
     wait_for(&c, "#template-list", 5, "templates").await;
     click(&c, "#template-lint").await;
     wait_text(&c, "#template-findings", "No findings", 5, "lint").await;
-    // Submitted from the page: Meta (the emulator) has it, pending review.
-    click(&c, "#template-new button[type=submit]").await;
+    // Compared with Meta (templates diff), then pushed: Meta (the emulator) has it, in review.
+    click(&c, "#template-plan").await;
     wait_text(
         &c,
-        "#template-list",
-        "order_shipped",
-        10,
-        "template submitted",
+        "#template-findings",
+        "+ create order_shipped (en_US)",
+        5,
+        "plan",
     )
     .await;
+    click(&c, "#template-new button[type=submit]").await;
+    wait_text(&c, "#template-list", "order_shipped", 10, "template pushed").await;
+    wait_for(&c, "#template-plan", 5, "page reloaded").await;
+    // The same file again: nothing to change.
+    click(&c, "#template-plan").await;
+    wait_text(
+        &c,
+        "#template-findings",
+        "order_shipped (en_US)",
+        5,
+        "plan again",
+    )
+    .await;
+    let plan = c
+        .find(Locator::Css("#template-findings"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(plan.starts_with("= same"), "{plan}");
     screenshot(&c, "templates").await;
 
     c.goto(&format!("{}/costs", app.base)).await.unwrap();

@@ -215,3 +215,80 @@ async fn metas_marketing_preference_is_part_of_the_consent_history() {
     assert_eq!(v["latest"]["marketing"], "opt_out", "{v}");
     assert_eq!(v["history"][0]["source"], "meta_user_preferences");
 }
+
+/// Templates as code through the API (what the admin page uses): plan (diff), push, export
+/// (pull), the same as the CLI's commands over a folder.
+#[tokio::test]
+async fn templates_are_planned_pushed_and_exported_through_the_api() {
+    for db in each_backend().await {
+        let backend = db.backend;
+        let app = TestApp::spawn(db).await;
+        let admin = app.key(Role::Admin).await;
+        let agent = app.key(Role::Agent).await;
+        let plan = |key: String, body: Value| {
+            let (http, base) = (app.http.clone(), app.base.clone());
+            async move {
+                http.post(format!("{base}/api/v1/templates/plan"))
+                    .bearer_auth(key)
+                    .json(&body)
+                    .send()
+                    .await
+                    .unwrap()
+            }
+        };
+        assert_eq!(
+            plan(agent.clone(), shipped()).await.status(),
+            403,
+            "admins'"
+        );
+        let v: Value = plan(admin.clone(), json!([shipped()]))
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(v["changes"][0]["action"], "create", "{backend:?}: {v}");
+        assert!(
+            v["changes"][0]["description"]
+                .as_str()
+                .unwrap()
+                .starts_with("+ create")
+        );
+        assert_eq!(v["lint"][0]["findings"], json!([]), "{v}");
+        assert!(app.em.outbox().is_empty());
+
+        // Push: linted first; an error refuses everything.
+        let mut bad = shipped();
+        bad["name"] = json!("Bad Name");
+        let r = app
+            .post_json(
+                "/api/v1/templates/push",
+                &admin,
+                &json!([shipped(), bad]),
+                &[],
+            )
+            .await;
+        let (status, code, _) = error_code(r).await;
+        assert_eq!((status, code.as_str()), (422, "template_lint_failed"));
+        let r = app
+            .post_json("/api/v1/templates/push", &admin, &shipped(), &[])
+            .await;
+        assert_eq!(r.status(), 200);
+        let v: Value = r.json().await.unwrap();
+        assert_eq!(v["changes"][0]["applied"], true, "{v}");
+        let v: Value = plan(admin.clone(), shipped()).await.json().await.unwrap();
+        assert_eq!(v["changes"][0]["action"], "unchanged", "{backend:?}: {v}");
+        // The registry has it, and the export is the file to keep.
+        let list = app.get_json("/api/v1/templates", &admin).await;
+        assert!(list.to_string().contains("order_shipped"), "{list}");
+        let files = app.get_json("/api/v1/templates/export", &admin).await;
+        assert_eq!(
+            files["files"][0]["file"], "order_shipped.en_US.json",
+            "{files}"
+        );
+        assert_eq!(files["files"][0]["template"]["name"], "order_shipped");
+        assert!(
+            files["files"][0]["template"].get("id").is_none(),
+            "Meta's ids are not in files"
+        );
+    }
+}
