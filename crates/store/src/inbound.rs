@@ -183,6 +183,8 @@ const INSERT_EVENT: &str = "INSERT INTO account_events (field, waba_id, phone_nu
      VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (dedupe_key) DO NOTHING RETURNING id";
 // Each field moves only for an event at least as recent as the one that last set it.
 const UPSERT_NUMBER: &str = "INSERT INTO number_state (phone_number_id, display_phone_number, quality, quality_at_ms, messaging_limit, messaging_limit_at_ms, restricted, restricted_at_ms, updated_at_ms) VALUES ($1, $2, $3, CASE WHEN $3 IS NULL THEN NULL ELSE $6 END, $4, CASE WHEN $4 IS NULL THEN NULL ELSE $6 END, COALESCE($5, FALSE), CASE WHEN $5 IS NULL THEN NULL ELSE $6 END, $6) ON CONFLICT (phone_number_id) DO UPDATE SET display_phone_number = COALESCE(excluded.display_phone_number, number_state.display_phone_number), quality = CASE WHEN ($3 IS NOT NULL AND COALESCE(number_state.quality_at_ms, -1) <= excluded.updated_at_ms) THEN $3 ELSE number_state.quality END, quality_at_ms = CASE WHEN ($3 IS NOT NULL AND COALESCE(number_state.quality_at_ms, -1) <= excluded.updated_at_ms) THEN excluded.updated_at_ms ELSE number_state.quality_at_ms END, messaging_limit = CASE WHEN ($4 IS NOT NULL AND COALESCE(number_state.messaging_limit_at_ms, -1) <= excluded.updated_at_ms) THEN $4 ELSE number_state.messaging_limit END, messaging_limit_at_ms = CASE WHEN ($4 IS NOT NULL AND COALESCE(number_state.messaging_limit_at_ms, -1) <= excluded.updated_at_ms) THEN excluded.updated_at_ms ELSE number_state.messaging_limit_at_ms END, restricted = CASE WHEN ($5 IS NOT NULL AND COALESCE(number_state.restricted_at_ms, -1) <= excluded.updated_at_ms) THEN $5 ELSE number_state.restricted END, restricted_at_ms = CASE WHEN ($5 IS NOT NULL AND COALESCE(number_state.restricted_at_ms, -1) <= excluded.updated_at_ms) THEN excluded.updated_at_ms ELSE number_state.restricted_at_ms END, updated_at_ms = CASE WHEN number_state.updated_at_ms < excluded.updated_at_ms THEN excluded.updated_at_ms ELSE number_state.updated_at_ms END";
+const NUMBER_QUALITY: &str =
+    "SELECT quality, quality_at_ms FROM number_state WHERE phone_number_id = $1";
 pub(crate) const UPSERT_TEMPLATE: &str = "INSERT INTO template_state (waba_id, name, language, template_id, status, reason, status_at_ms, category, category_at_ms, quality, quality_at_ms, updated_at_ms) VALUES ($1, $2, $3, $4, $5, $8, CASE WHEN $5 IS NULL THEN NULL ELSE $9 END, $6, CASE WHEN $6 IS NULL THEN NULL ELSE $9 END, $7, CASE WHEN $7 IS NULL THEN NULL ELSE $9 END, $9) ON CONFLICT (waba_id, name, language) DO UPDATE SET template_id = COALESCE(excluded.template_id, template_state.template_id), reason = CASE WHEN ($5 IS NOT NULL AND COALESCE(template_state.status_at_ms, -1) <= excluded.updated_at_ms) THEN $8 ELSE template_state.reason END, status = CASE WHEN ($5 IS NOT NULL AND COALESCE(template_state.status_at_ms, -1) <= excluded.updated_at_ms) THEN $5 ELSE template_state.status END, status_at_ms = CASE WHEN ($5 IS NOT NULL AND COALESCE(template_state.status_at_ms, -1) <= excluded.updated_at_ms) THEN excluded.updated_at_ms ELSE template_state.status_at_ms END, category = CASE WHEN ($6 IS NOT NULL AND COALESCE(template_state.category_at_ms, -1) <= excluded.updated_at_ms) THEN $6 ELSE template_state.category END, category_at_ms = CASE WHEN ($6 IS NOT NULL AND COALESCE(template_state.category_at_ms, -1) <= excluded.updated_at_ms) THEN excluded.updated_at_ms ELSE template_state.category_at_ms END, quality = CASE WHEN ($7 IS NOT NULL AND COALESCE(template_state.quality_at_ms, -1) <= excluded.updated_at_ms) THEN $7 ELSE template_state.quality END, quality_at_ms = CASE WHEN ($7 IS NOT NULL AND COALESCE(template_state.quality_at_ms, -1) <= excluded.updated_at_ms) THEN excluded.updated_at_ms ELSE template_state.quality_at_ms END, updated_at_ms = CASE WHEN template_state.updated_at_ms < excluded.updated_at_ms THEN excluded.updated_at_ms ELSE template_state.updated_at_ms END";
 const INSERT_PREFERENCE: &str = "INSERT INTO marketing_preferences (contact_id, phone_number_id, value, meta_at_ms) VALUES ($1, $2, $3, $4) \
      ON CONFLICT (contact_id, phone_number_id, meta_at_ms, value) DO NOTHING";
@@ -368,8 +370,17 @@ impl Store {
                     Op::NumberState { key, display, quality, messaging_limit, restricted, at_ms } => {
                         sqlx::query(UPSERT_NUMBER).bind(key).bind(display).bind(quality).bind(messaging_limit).bind(*restricted).bind(at_ms)
                             .execute(&mut *tx).await?;
-                        // Low quality: stop campaigns before Meta restricts the number.
-                        if quality.as_deref().is_some_and(|q| q.eq_ignore_ascii_case("RED")) {
+                        // Low quality: stop campaigns before Meta restricts the number — if this
+                        // RED is the number's newest rating (a late, older RED after a newer
+                        // GREEN changes nothing).
+                        let newest_red = if quality.as_deref().is_some_and(|q| q.eq_ignore_ascii_case("RED")) {
+                            let (q, at): (Option<String>, Option<i64>) = sqlx::query_as(NUMBER_QUALITY)
+                                .bind(key).fetch_one(&mut *tx).await?;
+                            q.as_deref().is_some_and(|q| q.eq_ignore_ascii_case("RED")) && at == Some(*at_ms)
+                        } else {
+                            false
+                        };
+                        if newest_red {
                             let paused = crate::campaigns::pause_running!(tx, key, "The number's quality rating turned RED; review the campaign before resuming it.", now_ms);
                             if paused > 0 {
                                 tracing::warn!(number = %key, campaigns = paused, "campaigns paused: quality RED");

@@ -116,3 +116,52 @@ async fn each_field_keeps_the_newest_value_whatever_the_arrival_order() {
         );
     }
 }
+
+#[tokio::test]
+async fn only_the_newest_red_rating_pauses_campaigns() {
+    for db in each_backend().await {
+        let store = db.store().await;
+        let campaign = store
+            .create_campaign(
+                &switchboard_store::NewCampaign {
+                    name: "c".into(),
+                    phone_number_id: "106540352242922".into(),
+                    template_name: "t".into(),
+                    language: "en_US".into(),
+                    audience: "{}".into(),
+                    schedule_at_ms: 0,
+                    created_by: None,
+                    team_id: None,
+                },
+                0,
+            )
+            .await
+            .unwrap();
+        assert!(store.start_campaign(campaign, 0).await.unwrap());
+        store
+            .apply_projection(1, &[number(Some("GREEN"), None, 200)], 0)
+            .await
+            .unwrap();
+        // A RED from before the GREEN, delivered late: the number is GREEN, campaigns go on.
+        store
+            .apply_projection(2, &[number(Some("RED"), None, 100)], 0)
+            .await
+            .unwrap();
+        assert_eq!(
+            store.campaign(campaign).await.unwrap().state,
+            "running",
+            "{:?}",
+            db.backend
+        );
+        store
+            .apply_projection(3, &[number(Some("RED"), None, 300)], 0)
+            .await
+            .unwrap();
+        assert_eq!(
+            store.campaign(campaign).await.unwrap().state,
+            "paused",
+            "{:?}",
+            db.backend
+        );
+    }
+}
