@@ -19,11 +19,23 @@ pub const ONLINE_MS: i64 = 60_000;
 pub struct Router {
     store: Store,
     wake: Arc<Notify>,
+    /// How many waiting conversations each team looks at per pass.
+    window: i64,
 }
 
 impl Router {
     pub fn new(store: Store, wake: Arc<Notify>) -> Self {
-        Router { store, wake }
+        Router {
+            store,
+            wake,
+            window: 500,
+        }
+    }
+
+    /// Each team looks at its `n` longest-waiting conversations per pass (500 by default).
+    pub fn with_window(mut self, n: i64) -> Self {
+        self.window = n.max(1);
+        self
     }
 
     /// One pass: re-queue from offline agents, then route the queue. Returns how many
@@ -40,51 +52,72 @@ impl Router {
             return Ok(0);
         }
         self.store.requeue_offline(now.0 - ONLINE_MS, now.0).await?;
-        let queue = self.store.routing_queue(500).await?;
+        // Each team has a queue of its own (its numbers; a team for every number takes what
+        // earlier teams do not), so a team nobody can serve never holds up the others.
         let mut loads: HashMap<i64, Vec<AgentLoad>> = HashMap::new();
         let mut routed = 0;
-        for (conversation, number) in queue {
-            let Some((team_id, _, rules)) = teams
-                .iter()
-                .find(|(_, _, r)| r.numbers.is_empty() || r.numbers.contains(&number))
-            else {
-                continue;
-            };
-            if !loads.contains_key(team_id) {
-                let rows = self.store.agent_loads(*team_id).await?;
-                loads.insert(
-                    *team_id,
-                    rows.into_iter()
-                        .map(|r| AgentLoad {
-                            user_id: r.user_id,
-                            online: r.last_seen_at_ms.is_some_and(|t| t >= now.0 - ONLINE_MS),
-                            open: r.open as u32,
-                            last_assigned_at: r.last_assigned_at,
-                        })
-                        .collect(),
-                );
-            }
-            let agents = loads.get_mut(team_id).expect("just inserted");
-            let Some(user) = choose(rules, agents, now) else {
-                continue;
-            };
-            let a = self
-                .store
-                .assign_conversation(
-                    conversation,
-                    Some(user),
-                    None,
-                    Hand::IfUnassigned,
-                    "routed",
-                    now.0,
-                )
-                .await?;
-            if a.applied {
-                routed += 1;
-                if let Some(agent) = agents.iter_mut().find(|x| x.user_id == user) {
-                    agent.open += 1;
-                    agent.last_assigned_at = Some(now.0);
+        let mut taken: Vec<String> = Vec::new();
+        for (team_id, _, rules) in &teams {
+            let (include, exclude): (Vec<String>, Vec<String>) = if rules.numbers.is_empty() {
+                (vec![], taken.clone())
+            } else {
+                let mine: Vec<String> = rules
+                    .numbers
+                    .iter()
+                    .filter(|n| !taken.contains(n))
+                    .cloned()
+                    .collect();
+                if mine.is_empty() {
+                    continue;
                 }
+                (mine, vec![])
+            };
+            taken.extend(include.iter().cloned());
+            let queue = self
+                .store
+                .routing_queue_of(&include, &exclude, self.window)
+                .await?;
+            for (conversation, _number) in queue {
+                if !loads.contains_key(team_id) {
+                    let rows = self.store.agent_loads(*team_id).await?;
+                    loads.insert(
+                        *team_id,
+                        rows.into_iter()
+                            .map(|r| AgentLoad {
+                                user_id: r.user_id,
+                                online: r.last_seen_at_ms.is_some_and(|t| t >= now.0 - ONLINE_MS),
+                                open: r.open as u32,
+                                last_assigned_at: r.last_assigned_at,
+                            })
+                            .collect(),
+                    );
+                }
+                let agents = loads.get_mut(team_id).expect("just inserted");
+                let Some(user) = choose(rules, agents, now) else {
+                    // Nobody of this team can take one now (offline, full, closed).
+                    break;
+                };
+                let a = self
+                    .store
+                    .assign_conversation(
+                        conversation,
+                        Some(user),
+                        None,
+                        Hand::IfUnassigned,
+                        "routed",
+                        now.0,
+                    )
+                    .await?;
+                if a.applied {
+                    routed += 1;
+                    if let Some(agent) = agents.iter_mut().find(|x| x.user_id == user) {
+                        agent.open += 1;
+                        agent.last_assigned_at = Some(now.0);
+                    }
+                }
+            }
+            if rules.numbers.is_empty() {
+                break; // every number left was this team's
             }
         }
         Ok(routed)

@@ -24,9 +24,6 @@ const LOADS: &str = "SELECT u.id AS user_id, u.last_seen_at_ms, \
        (SELECT COUNT(*) FROM conversations v WHERE v.assignee = CAST(u.id AS TEXT) AND v.status IN ('open', 'pending')) AS open, \
        (SELECT MAX(e.at_ms) FROM conversation_events e WHERE e.user_id = u.id AND e.kind IN ('routed', 'claimed', 'transferred', 'taken_over')) AS last_assigned_at \
      FROM users u WHERE u.team_id = $1 AND u.disabled_at_ms IS NULL ORDER BY u.id";
-// Conversations a customer started (a campaign recipient who never wrote is nobody's work).
-const QUEUE: &str = "SELECT id, phone_number_id FROM conversations WHERE assignee IS NULL AND status = 'open' AND last_inbound_at_ms IS NOT NULL \
-     ORDER BY COALESCE(last_inbound_at_ms, last_message_at_ms), id LIMIT $1";
 const OFFLINE_HELD: &str = "SELECT v.id, CAST(v.assignee AS BIGINT) FROM conversations v JOIN users u ON CAST(u.id AS TEXT) = v.assignee \
      WHERE v.status IN ('open', 'pending') AND u.team_id IN (SELECT team_id FROM team_rules) AND (u.last_seen_at_ms IS NULL OR u.last_seen_at_ms < $1)";
 const UNASSIGN: &str = "UPDATE conversations SET assignee = NULL WHERE id = $1 AND assignee = $2";
@@ -75,9 +72,33 @@ impl Store {
         with_pool!(&self.pool, p => Ok(sqlx::query_as(LOADS).bind(team_id).fetch_all(p).await?))
     }
 
-    /// Unassigned open conversations, longest waiting first.
-    pub async fn routing_queue(&self, limit: i64) -> Result<Vec<(i64, String)>, StoreError> {
-        with_pool!(&self.pool, p => Ok(sqlx::query_as(QUEUE).bind(limit).fetch_all(p).await?))
+    /// Unassigned open conversations a customer started, longest waiting first, on the numbers
+    /// `include` (empty: any) and not on `exclude`.
+    pub async fn routing_queue_of(
+        &self,
+        include: &[String],
+        exclude: &[String],
+        limit: i64,
+    ) -> Result<Vec<(i64, String)>, StoreError> {
+        with_pool!(&self.pool, p => {
+            let mut q = sqlx::QueryBuilder::new(
+                "SELECT id, phone_number_id FROM conversations WHERE assignee IS NULL AND status = 'open' AND last_inbound_at_ms IS NOT NULL",
+            );
+            for (list, op) in [(include, " AND phone_number_id IN ("), (exclude, " AND phone_number_id NOT IN (")] {
+                if list.is_empty() {
+                    continue;
+                }
+                q.push(op);
+                let mut sep = q.separated(", ");
+                for n in list {
+                    sep.push_bind(n.clone());
+                }
+                q.push(")");
+            }
+            q.push(" ORDER BY COALESCE(last_inbound_at_ms, last_message_at_ms), id LIMIT ");
+            q.push_bind(limit);
+            Ok(q.build_query_as().fetch_all(p).await?)
+        })
     }
 
     /// Puts back in the queue the open conversations held by routed teams' agents who were

@@ -951,3 +951,91 @@ async fn live_updates_cross_instances_on_postgres() {
     let _ = stop.send(());
     server.await.unwrap().unwrap();
 }
+
+/// One team nobody can serve (its agents are offline) does not hold up another team's queue,
+/// however many of its conversations wait.
+#[tokio::test]
+async fn a_team_nobody_can_serve_does_not_hold_up_another_teams_queue() {
+    for db in each_backend().await {
+        let backend = db.backend;
+        let second = "106540352242923".to_owned();
+        let app = TestApp::spawn_with(db, |ec| {
+            let mut n = ec.numbers[0].clone();
+            n.phone_number_id = "106540352242923".into();
+            n.display_phone_number = "15550783882".into();
+            ec.numbers.push(n);
+        })
+        .await;
+        let now = UnixMs::now();
+        let hash = switchboard_server::agents::hash_password("a long enough password").unwrap();
+        let mut ids = vec![];
+        for (email, team) in [
+            ("ann@example.com", "support"),
+            ("cleo@example.com", "sales"),
+        ] {
+            ids.push(
+                app.store
+                    .create_user(
+                        &switchboard_store::NewUser {
+                            email: email.into(),
+                            name: email.into(),
+                            role: "agent".into(),
+                            team: Some(team.into()),
+                            password_hash: hash.clone(),
+                        },
+                        now.0,
+                    )
+                    .await
+                    .unwrap()
+                    .unwrap(),
+            );
+        }
+        app.store
+            .set_team_rules(
+                "support",
+                &json!({"numbers": [app.number]}).to_string(),
+                now.0,
+            )
+            .await
+            .unwrap();
+        app.store
+            .set_team_rules("sales", &json!({"numbers": [second]}).to_string(), now.0)
+            .await
+            .unwrap();
+        // Only Cleo (sales) is online.
+        app.store.touch_presence(ids[1], now.0).await.unwrap();
+        // Support's customers wrote first, then one of Sales'.
+        for who in ["16505550701", "16505550702", "16505550703"] {
+            app.customer_writes(who, TestApp::text("support please"));
+            app.em.advance(std::time::Duration::from_secs(1));
+        }
+        app.em.add_customer(switchboard_emulator::Customer::new(
+            "16505550799",
+            Some("Sal"),
+        ));
+        app.em
+            .customer_sends("16505550799", &second, TestApp::text("I want to buy"))
+            .unwrap();
+        app.settle().await;
+        let router = switchboard_server::routing::Router::new(
+            app.store.clone(),
+            std::sync::Arc::new(tokio::sync::Notify::new()),
+        )
+        .with_window(2);
+        assert_eq!(
+            router.run_once(UnixMs::now()).await.unwrap(),
+            1,
+            "{backend:?}"
+        );
+        let sales = app
+            .store
+            .conversations(&switchboard_store::ConversationFilter {
+                phone_number_id: Some(second.clone()),
+                limit: 10,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(sales[0].assignee, Some(ids[1].to_string()), "Cleo has it");
+    }
+}
