@@ -51,7 +51,8 @@ const PENDING: &str = "SELECT id, kind, state, request, error_message, created_b
      ORDER BY id DESC LIMIT 20";
 const OF_CONTACT: &str = "SELECT c.id, c.phone_number_id, c.contact_id, c.status, c.assignee, c.last_inbound_at_ms, \
      c.fep_expires_at_ms, c.last_message_at_ms, c.unread_count, c.created_at_ms, \
-     k.name AS contact_name, k.wa_id AS contact_wa_id, k.bsuid AS contact_bsuid \
+     k.name AS contact_name, k.wa_id AS contact_wa_id, k.bsuid AS contact_bsuid, \
+     (SELECT m.text FROM messages m WHERE m.conversation_id = c.id ORDER BY m.meta_at_ms DESC, m.id DESC LIMIT 1) AS last_text \
      FROM conversations c JOIN contacts k ON k.id = c.contact_id WHERE c.contact_id = $1 ORDER BY c.last_message_at_ms DESC LIMIT 20";
 const LABELS: &str =
     "SELECT label FROM conversation_labels GROUP BY label ORDER BY COUNT(*) DESC, label LIMIT 100";

@@ -19,6 +19,8 @@ pub struct ConversationRow {
     pub contact_name: Option<String>,
     pub contact_wa_id: Option<String>,
     pub contact_bsuid: Option<String>,
+    /// The newest message's text (a preview for lists).
+    pub last_text: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -78,7 +80,8 @@ pub struct ConversationFilter {
 
 const CONVERSATION_COLUMNS: &str = "SELECT c.id, c.phone_number_id, c.contact_id, c.status, c.assignee, c.last_inbound_at_ms, \
      c.fep_expires_at_ms, c.last_message_at_ms, c.unread_count, c.created_at_ms, \
-     k.name AS contact_name, k.wa_id AS contact_wa_id, k.bsuid AS contact_bsuid \
+     k.name AS contact_name, k.wa_id AS contact_wa_id, k.bsuid AS contact_bsuid, \
+     (SELECT m.text FROM messages m WHERE m.conversation_id = c.id ORDER BY m.meta_at_ms DESC, m.id DESC LIMIT 1) AS last_text \
      FROM conversations c JOIN contacts k ON k.id = c.contact_id";
 const MESSAGE_COLUMNS: &str = "SELECT m.id, m.wamid, m.conversation_id, m.direction, m.type, m.text, m.payload, m.meta_at_ms, \
      m.status, m.status_at_ms, m.error_code, md.status AS media_status FROM messages m LEFT JOIN media md ON md.message_id = m.id";
@@ -233,7 +236,8 @@ impl Store {
     pub async fn conversation(&self, id: i64) -> Result<ConversationRow, StoreError> {
         const SQL: &str = "SELECT c.id, c.phone_number_id, c.contact_id, c.status, c.assignee, c.last_inbound_at_ms, \
              c.fep_expires_at_ms, c.last_message_at_ms, c.unread_count, c.created_at_ms, \
-             k.name AS contact_name, k.wa_id AS contact_wa_id, k.bsuid AS contact_bsuid \
+             k.name AS contact_name, k.wa_id AS contact_wa_id, k.bsuid AS contact_bsuid, \
+             (SELECT m.text FROM messages m WHERE m.conversation_id = c.id ORDER BY m.meta_at_ms DESC, m.id DESC LIMIT 1) AS last_text \
              FROM conversations c JOIN contacts k ON k.id = c.contact_id WHERE c.id = $1";
         debug_assert!(SQL.starts_with(CONVERSATION_COLUMNS));
         with_pool!(&self.pool, p => Ok(sqlx::query_as(SQL).bind(id).fetch_one(p).await?))

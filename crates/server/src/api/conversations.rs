@@ -51,6 +51,7 @@ fn conversation_json(c: &ConversationRow, now: i64) -> Value {
         "contact": {"id": c.contact_id, "name": c.contact_name, "wa_id": c.contact_wa_id, "bsuid": c.contact_bsuid},
         "last_message_at_ms": c.last_message_at_ms,
         "last_inbound_at_ms": c.last_inbound_at_ms,
+        "last_text": c.last_text,
         "unread_count": c.unread_count,
         "service_window": {"open": window_until.is_some_and(|u| u > now), "expires_at_ms": window_until},
         "free_entry_point": {"open": c.fep_expires_at_ms.is_some_and(|u| u > now), "expires_at_ms": c.fep_expires_at_ms},

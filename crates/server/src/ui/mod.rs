@@ -249,6 +249,7 @@ pub struct ListItem {
     pub at_ms: i64,
     pub window_open: bool,
     pub number: String,
+    pub preview: String,
 }
 
 struct Lookup {
@@ -368,6 +369,14 @@ async fn list_items(
                 at_ms: c.last_message_at_ms,
                 window_open: view::window(c, now).open,
                 number: lookup.number(&c.phone_number_id),
+                preview: c
+                    .last_text
+                    .as_deref()
+                    .map(|t| {
+                        let t: String = t.chars().take(90).collect();
+                        t.replace('\n', " ")
+                    })
+                    .unwrap_or_default(),
             }
         })
         .collect();

@@ -707,6 +707,10 @@ async fn the_inbox_pages_check_policy_before_sending_and_keep_canned_responses()
         let mine = list(&ann, "view=mine").await;
         assert!(mine.contains(&row), "{backend:?}");
         assert!(
+            mine.contains("conv-preview\">&#60;b&#62;hello&#60;/b&#62; &#38; goodbye"),
+            "the last message, escaped: {mine}"
+        );
+        assert!(
             mine.contains("data-mine=\"1\" data-mine-unread=\"1\""),
             "{mine}"
         );

@@ -63,6 +63,7 @@ async fn conversations_filter_search_and_paginate() {
         );
         assert_eq!(page1["data"][0]["service_window"]["open"], true);
         assert_eq!(page1["data"][0]["unread_count"], 2);
+        assert_eq!(page1["data"][0]["last_text"], "where is my parcel?");
 
         let found = app.get_json("/api/v1/conversations?q=parcel", &agent).await;
         assert_eq!(
