@@ -648,14 +648,21 @@ function initTemplates() {
   };
   form.onsubmit = async (e) => {
     e.preventDefault();
-    const res = await api("POST", "/api/v1/templates/push", $("#template-json").value);
+    const body = $("#template-json").value;
+    // An edit sends an approved template back to review: say so first.
+    const planned = await api("POST", "/api/v1/templates/plan", body);
+    if (!planned.ok) { box.textContent = errorText(planned); return; }
+    const updates = (planned.data.changes || []).filter((c) => c.action === "update");
+    if (updates.length && !confirm(`${updates.map((c) => c.name).join(", ")} will be edited at Meta and go back to review. Push?`)) { showPlan(planned.data.changes); return; }
+    const res = await api("POST", "/api/v1/templates/push", body);
     if (!res.ok) {
       box.textContent = errorText(res);
       const l = res.data && res.data.error && res.data.error.details && res.data.error.details.lint;
-      if (l) showFindings(box, l.flatMap((x) => x.findings));
+      if (l) showFindings(box, l.flatMap((x) => x.findings.map((f) => ({ ...f, location: `${x.file}: ${f.location}` }))));
       return;
     }
     showPlan(res.data.changes || []);
+    if (!res.data.ok) { toast(`${res.data.failed} failed and ${res.data.conflicts} could not be made; see the list.`, true); return; }
     toast("Pushed to Meta; new templates are in review.");
     setTimeout(() => location.reload(), 1500);
   };

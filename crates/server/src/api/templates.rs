@@ -106,13 +106,20 @@ async fn one(
 
 async fn lint_one(caller: ApiCaller, body: Bytes) -> Result<Json<Value>, ApiError> {
     caller.require(Role::Agent)?;
-    let t = body_of(&body)?;
-    let findings = lint(&t);
-    let errors = findings
-        .iter()
-        .filter(|f| f.severity == Severity::Error)
-        .count();
-    Ok(Json(json!({"errors": errors, "findings": findings})))
+    // One template, or a list (each finding's location then starts with its file name).
+    let list = templates_of(&body)?;
+    let single = list.len() == 1 && !body.trim_ascii_start().starts_with(b"[");
+    let mut all = Vec::new();
+    for (file, t) in &list {
+        for mut f in lint(t) {
+            if !single {
+                f.location = format!("{file}: {}", f.location);
+            }
+            all.push(f);
+        }
+    }
+    let errors = all.iter().filter(|f| f.severity == Severity::Error).count();
+    Ok(Json(json!({"errors": errors, "findings": all})))
 }
 
 async fn create(
@@ -197,6 +204,16 @@ fn templates_of(raw: &[u8]) -> Result<Vec<(String, Value)>, ApiError> {
     };
     if list.is_empty() || list.len() > 500 {
         return Err(ApiError::invalid("body", "Send 1 to 500 templates."));
+    }
+    let mut seen = std::collections::HashSet::new();
+    for t in &list {
+        let key = crate::template_files::file_name(t);
+        if !seen.insert(key.clone()) {
+            return Err(ApiError::invalid(
+                "body",
+                format!("{key} is given twice; send each template (name and language) once."),
+            ));
+        }
     }
     Ok(list
         .into_iter()
@@ -300,11 +317,21 @@ async fn push_templates(
         results.push(v);
     }
     let _ = crate::outbound::templates::sync_all(&state.store, &state.graph, &state.config).await;
-    Ok(Json(json!({"changes": results})))
+    let count = |f: &dyn Fn(&Value) -> bool| results.iter().filter(|v| f(v)).count();
+    let applied = count(&|v| v["applied"] == true);
+    let failed = count(&|v| v.get("error").is_some());
+    let conflicts = count(&|v| v["action"] == "conflict");
+    Ok(Json(json!({
+        "ok": failed == 0 && conflicts == 0,
+        "applied": applied,
+        "failed": failed,
+        "conflicts": conflicts,
+        "changes": results,
+    })))
 }
 
-/// `templates pull` for the API and the UI: Meta's current templates as files (name, and the
-/// file's content in Meta's create-template shape), ready to keep in git.
+/// `templates pull` for the API and the UI: Meta's current templates, a list in Meta's
+/// create-template shape (what `templates pull` writes one per file), which push takes back.
 async fn export_templates(
     caller: ApiCaller,
     State(state): State<AppState>,
@@ -326,17 +353,14 @@ async fn export_templates(
                 Some("DELETED" | "PENDING_DELETION")
             )
         })
-        .map(|t| {
-            json!({"file": crate::template_files::file_name(t),
-                   "template": switchboard_domain::template_plan::as_file(t)})
-        })
+        .map(switchboard_domain::template_plan::as_file)
         .collect();
     Ok((
         [(
             axum::http::header::CONTENT_DISPOSITION,
             "attachment; filename=\"templates.json\"",
         )],
-        Json(json!({"files": files})),
+        Json(Value::Array(files)),
     )
         .into_response())
 }

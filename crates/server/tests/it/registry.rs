@@ -254,7 +254,29 @@ async fn templates_are_planned_pushed_and_exported_through_the_api() {
                 .starts_with("+ create")
         );
         assert_eq!(v["lint"][0]["findings"], json!([]), "{v}");
-        assert!(app.em.outbox().is_empty());
+        assert!(
+            !app.get_json("/api/v1/templates", &admin)
+                .await
+                .to_string()
+                .contains("order_shipped"),
+            "a plan changes nothing at Meta"
+        );
+        // The same template twice is refused.
+        let (status, _, msg) = error_code(
+            app.post_json(
+                "/api/v1/templates/plan",
+                &admin,
+                &json!([shipped(), shipped()]),
+                &[],
+            )
+            .await,
+        )
+        .await;
+        assert_eq!(status, 422);
+        assert!(
+            msg.contains("order_shipped.en_US.json is given twice"),
+            "{msg}"
+        );
 
         // Push: linted first; an error refuses everything.
         let mut bad = shipped();
@@ -275,20 +297,42 @@ async fn templates_are_planned_pushed_and_exported_through_the_api() {
         assert_eq!(r.status(), 200);
         let v: Value = r.json().await.unwrap();
         assert_eq!(v["changes"][0]["applied"], true, "{v}");
+        assert_eq!(
+            (v["ok"].as_bool(), v["applied"].as_u64()),
+            (Some(true), Some(1))
+        );
         let v: Value = plan(admin.clone(), shipped()).await.json().await.unwrap();
         assert_eq!(v["changes"][0]["action"], "unchanged", "{backend:?}: {v}");
         // The registry has it, and the export is the file to keep.
         let list = app.get_json("/api/v1/templates", &admin).await;
         assert!(list.to_string().contains("order_shipped"), "{list}");
         let files = app.get_json("/api/v1/templates/export", &admin).await;
+        assert_eq!(files[0]["name"], "order_shipped", "{files}");
+        assert!(files[0].get("id").is_none(), "Meta's ids are not in files");
+        // What was exported pushes back as it is: nothing to change.
+        let v: Value = app
+            .post_json("/api/v1/templates/push", &admin, &files, &[])
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(v["changes"][0]["action"], "unchanged", "{v}");
         assert_eq!(
-            files["files"][0]["file"], "order_shipped.en_US.json",
-            "{files}"
+            (v["ok"].as_bool(), v["applied"].as_u64()),
+            (Some(true), Some(0))
         );
-        assert_eq!(files["files"][0]["template"]["name"], "order_shipped");
-        assert!(
-            files["files"][0]["template"].get("id").is_none(),
-            "Meta's ids are not in files"
-        );
+        // A category change of an approved template cannot be made: reported, not ok.
+        let mut marketing = shipped();
+        marketing["category"] = json!("MARKETING");
+        app.em.advance(Duration::from_secs(31));
+        app.settle().await;
+        let v: Value = app
+            .post_json("/api/v1/templates/push", &admin, &marketing, &[])
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(v["ok"], false, "{backend:?}: {v}");
+        assert_eq!(v["conflicts"], 1, "{v}");
     }
 }
