@@ -80,8 +80,7 @@ pub struct ConversationFilter {
 
 const CONVERSATION_COLUMNS: &str = "SELECT c.id, c.phone_number_id, c.contact_id, c.status, c.assignee, c.last_inbound_at_ms, \
      c.fep_expires_at_ms, c.last_message_at_ms, c.unread_count, c.created_at_ms, \
-     k.name AS contact_name, k.wa_id AS contact_wa_id, k.bsuid AS contact_bsuid, \
-     (SELECT m.text FROM messages m WHERE m.conversation_id = c.id ORDER BY m.meta_at_ms DESC, m.id DESC LIMIT 1) AS last_text \
+     k.name AS contact_name, k.wa_id AS contact_wa_id, k.bsuid AS contact_bsuid \
      FROM conversations c JOIN contacts k ON k.id = c.contact_id";
 const MESSAGE_COLUMNS: &str = "SELECT m.id, m.wamid, m.conversation_id, m.direction, m.type, m.text, m.payload, m.meta_at_ms, \
      m.status, m.status_at_ms, m.error_code, md.status AS media_status FROM messages m LEFT JOIN media md ON md.message_id = m.id";
@@ -223,6 +222,12 @@ impl Store {
             " ORDER BY c.last_message_at_ms DESC, c.id DESC LIMIT {}",
             f.limit.clamp(1, 500)
         ));
+        // The preview is looked up for the page's rows only, after the limit (in the select
+        // list above, a sort over many matches would look it up for every one of them).
+        let sql = format!(
+            "SELECT q.*, (SELECT m.text FROM messages m WHERE m.conversation_id = q.id ORDER BY m.meta_at_ms DESC, m.id DESC LIMIT 1) AS last_text \
+             FROM ({sql}) q ORDER BY q.last_message_at_ms DESC, q.id DESC"
+        );
         with_pool!(&self.pool, p => {
             // Built from the fixed fragments above; every value is bound.
             let mut q = sqlx::query_as::<_, ConversationRow>(sqlx::AssertSqlSafe(sql.clone()));
@@ -239,7 +244,6 @@ impl Store {
              k.name AS contact_name, k.wa_id AS contact_wa_id, k.bsuid AS contact_bsuid, \
              (SELECT m.text FROM messages m WHERE m.conversation_id = c.id ORDER BY m.meta_at_ms DESC, m.id DESC LIMIT 1) AS last_text \
              FROM conversations c JOIN contacts k ON k.id = c.contact_id WHERE c.id = $1";
-        debug_assert!(SQL.starts_with(CONVERSATION_COLUMNS));
         with_pool!(&self.pool, p => Ok(sqlx::query_as(SQL).bind(id).fetch_one(p).await?))
     }
 
