@@ -188,6 +188,19 @@ async fn remove(
     ))
 }
 
+/// Every template of the number's account, as Meta lists them.
+async fn meta_templates(
+    state: &AppState,
+    number: &crate::config::NumberConfig,
+) -> Result<Vec<Value>, ApiError> {
+    crate::template_files::remote(&state.graph, number)
+        .await
+        .map_err(|e| ApiError::Conflict {
+            code: "graph_refused",
+            message: format!("Meta's templates could not be read: {e}."),
+        })
+}
+
 /// Templates as the body gives them: one of Meta's create-template objects, or a list of them.
 fn templates_of(raw: &[u8]) -> Result<Vec<(String, Value)>, ApiError> {
     let v: Value = serde_json::from_slice(raw)
@@ -244,12 +257,7 @@ async fn plan_templates(
     caller.require(Role::Admin)?;
     let number = state.outbound.number(q.from.as_deref())?.clone();
     let local = templates_of(&body)?;
-    let remote = crate::template_files::remote(&state.graph, &number)
-        .await
-        .map_err(|e| ApiError::Conflict {
-            code: "graph_refused",
-            message: format!("Meta's templates could not be read: {e}."),
-        })?;
+    let remote = meta_templates(&state, &number).await?;
     let changes = switchboard_domain::template_plan::plan(&local, &remote, false);
     let findings: Vec<Value> = local
         .iter()
@@ -291,12 +299,7 @@ async fn push_templates(
             details: json!({"lint": errors}),
         });
     }
-    let remote = crate::template_files::remote(&state.graph, &number)
-        .await
-        .map_err(|e| ApiError::Conflict {
-            code: "graph_refused",
-            message: format!("Meta's templates could not be read: {e}."),
-        })?;
+    let remote = meta_templates(&state, &number).await?;
     let changes = switchboard_domain::template_plan::plan(&local, &remote, false);
     let mut results = Vec::new();
     for c in &changes {
@@ -339,12 +342,7 @@ async fn export_templates(
 ) -> Result<axum::response::Response, ApiError> {
     caller.require(Role::Admin)?;
     let number = state.outbound.number(q.from.as_deref())?.clone();
-    let remote = crate::template_files::remote(&state.graph, &number)
-        .await
-        .map_err(|e| ApiError::Conflict {
-            code: "graph_refused",
-            message: format!("Meta's templates could not be read: {e}."),
-        })?;
+    let remote = meta_templates(&state, &number).await?;
     let files: Vec<Value> = remote
         .iter()
         .filter(|t| {

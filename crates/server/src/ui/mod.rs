@@ -818,6 +818,21 @@ pub struct Budget {
     pub percent: u32,
 }
 
+impl Budget {
+    fn new(who: String, budget: i64, spent: i64) -> Budget {
+        Budget {
+            number: who,
+            budget: switchboard_domain::pricing::Micros(budget).decimal(),
+            spent: switchboard_domain::pricing::Micros(spent).decimal(),
+            percent: if budget > 0 {
+                (spent * 100 / budget).clamp(0, 100) as u32
+            } else {
+                100
+            },
+        }
+    }
+}
+
 #[derive(Template)]
 #[template(path = "costs.html")]
 struct CostsPage {
@@ -906,32 +921,14 @@ async fn costs(Page(agent): Page, State(state): State<AppState>) -> Result<Respo
                 .groups
                 .get(&n.phone_number_id)
                 .map_or(0, |t| t.estimated.0);
-            Some(Budget {
-                number: lookup.number(&n.phone_number_id),
-                budget: switchboard_domain::pricing::Micros(b).decimal(),
-                spent: switchboard_domain::pricing::Micros(spent).decimal(),
-                percent: if b > 0 {
-                    (spent * 100 / b).clamp(0, 100) as u32
-                } else {
-                    100
-                },
-            })
+            Some(Budget::new(lookup.number(&n.phone_number_id), b, spent))
         })
         .collect();
     let month = now.month();
     let mut budgets = budgets;
     for (id, name, budget) in state.store.team_budgets().await? {
         let spent = state.store.team_month_estimate(id, &month, None).await?;
-        budgets.push(Budget {
-            number: format!("{name} (team)"),
-            budget: switchboard_domain::pricing::Micros(budget).decimal(),
-            spent: switchboard_domain::pricing::Micros(spent).decimal(),
-            percent: if budget > 0 {
-                (spent * 100 / budget).clamp(0, 100) as u32
-            } else {
-                100
-            },
-        });
+        budgets.push(Budget::new(format!("{name} (team)"), budget, spent));
     }
     let mut numbers = bars(&by_number.groups, 0);
     for b in &mut numbers {
