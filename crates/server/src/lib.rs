@@ -33,15 +33,28 @@ use axum::http::{HeaderName, Request};
 use switchboard_store::Store;
 use tokio::net::TcpListener;
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::request_id::{
+    MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
+};
 use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
 use tower_http::trace::TraceLayer;
 
 pub use config::Config;
 
-/// What every handler can reach.
+/// What every handler can reach: one allocation shared by every request (axum clones the
+/// state into each handler; a clone is one reference count, not one per field).
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+/// The fields of [`AppState`].
+pub struct Shared {
     pub store: Store,
     pub config: Arc<Config>,
     pub inbound: Arc<inbound::Inbound>,
@@ -58,7 +71,7 @@ pub struct AppState {
     pub shutdown: tokio_util::sync::CancellationToken,
 }
 
-impl AppState {
+impl Shared {
     /// Now, as the send policy and the inbox see it.
     pub fn now(&self) -> UnixMs {
         self.clock.now()
@@ -92,6 +105,31 @@ type ClockTask = Box<dyn FnOnce(tokio_util::sync::CancellationToken) -> StartupT
 type StartupTask = std::pin::Pin<Box<dyn Future<Output = ()> + Send>>;
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// A random (version 4) UUID per request, from the thread's random generator: tower-http's
+/// `MakeRequestUuid` asks the kernel for entropy on every request, a system call per webhook.
+#[derive(Clone, Copy)]
+struct RandomRequestId;
+
+impl MakeRequestId for RandomRequestId {
+    fn make_request_id<B>(&mut self, _: &Request<B>) -> Option<RequestId> {
+        let mut b: [u8; 16] = rand::random();
+        b[6] = (b[6] & 0x0f) | 0x40;
+        b[8] = (b[8] & 0x3f) | 0x80;
+        let h = hex::encode(b);
+        let id = format!(
+            "{}-{}-{}-{}-{}",
+            &h[..8],
+            &h[8..12],
+            &h[12..16],
+            &h[16..20],
+            &h[20..]
+        );
+        axum::http::HeaderValue::try_from(id)
+            .ok()
+            .map(RequestId::new)
+    }
+}
 
 impl Application {
     /// Binds the listeners of `config` and builds the routes and workers over `store`
@@ -202,7 +240,7 @@ impl Application {
                 )
             })
             .collect();
-        let state = AppState {
+        let state = AppState(Arc::new(Shared {
             store,
             config: Arc::new(config),
             inbound,
@@ -213,7 +251,7 @@ impl Application {
             events: bus,
             clock: Arc::default(),
             shutdown: tokio_util::sync::CancellationToken::new(),
-        };
+        }));
         let template_sync: StartupTask = Box::pin(outbound::templates::keep_synced(
             state.store.clone(),
             state.graph.clone(),
@@ -381,7 +419,7 @@ pub fn router(state: AppState) -> Router {
             axum::http::header::COOKIE,
         ]))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
-        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+        .layer(SetRequestIdLayer::new(REQUEST_ID, RandomRequestId))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             axum::http::StatusCode::REQUEST_TIMEOUT,
             Duration::from_secs(60),

@@ -14,6 +14,13 @@ pub enum StoreError {
     Corrupt(String),
     #[error("database error: {0}")]
     Database(#[source] sqlx::Error),
+    /// SQLite's journal writer thread (`sqlite_journal`) failed or stopped.
+    #[error("the webhook journal could not be written: {0}")]
+    Journal(String),
+}
+
+pub(crate) fn sqlite_journal_error(e: rusqlite::Error) -> StoreError {
+    StoreError::Journal(e.to_string())
 }
 
 impl StoreError {

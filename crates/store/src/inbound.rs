@@ -64,6 +64,14 @@ pub struct StatusOp {
     pub payload: String,
 }
 
+/// One journal row to project: its id, its body's dedupe key, and what its body asks.
+#[derive(Debug, Clone)]
+pub struct Journaled {
+    pub journal_id: i64,
+    pub dedupe_key: String,
+    pub ops: Vec<Op>,
+}
+
 /// What one webhook entry asks the store to do.
 #[derive(Debug, Clone)]
 pub enum Op {
@@ -136,6 +144,8 @@ pub struct ProjectionSummary {
     pub statuses_seen: usize,
     pub statuses_parked: usize,
     pub events_new: usize,
+    /// Journal rows that were byte-identical copies of earlier ones (Meta's retries).
+    pub duplicates: usize,
     /// Conversations that changed, and how: `message` (a new message) or `status`.
     pub changed: Vec<(i64, &'static str)>,
 }
@@ -198,8 +208,18 @@ const INSERT_REPLY: &str = "INSERT INTO outbound (idempotency_key, request_hash,
 const MARK_PROJECTED: &str =
     "UPDATE webhook_journal SET projected_at_ms = $2, error = NULL WHERE id = $1";
 const MARK_DEAD: &str = "UPDATE webhook_journal SET projected_at_ms = $2, error = $3 WHERE id = $1";
-const UNPROJECTED: &str = "SELECT id, received_at_ms, dedupe_key, signature, app_id, body, deliveries, projected_at_ms, error \
-     FROM webhook_journal WHERE projected_at_ms IS NULL ORDER BY id LIMIT $1";
+/// The first journal row with this body; a replay of that row finds itself.
+const CLAIM_BODY: &str = "INSERT INTO webhook_dedupe (dedupe_key, journal_id) VALUES ($1, $2) \
+     ON CONFLICT (dedupe_key) DO UPDATE SET journal_id = webhook_dedupe.journal_id RETURNING journal_id";
+/// A later copy of the first row's body: counted once (a replay of the copy counts nothing).
+pub(crate) const COUNT_DELIVERY: &str = "UPDATE webhook_journal SET deliveries = deliveries + 1 \
+     WHERE id = $1 AND (SELECT duplicate_of FROM webhook_journal WHERE id = $2) IS NULL";
+pub(crate) const MARK_DUPLICATE: &str = "UPDATE webhook_journal SET projected_at_ms = $2, error = NULL, duplicate_of = $3 WHERE id = $1";
+const UNPROJECTED: &str = concat!(
+    "SELECT ",
+    crate::journal::journal_columns!(),
+    " FROM webhook_journal WHERE projected_at_ms IS NULL ORDER BY id LIMIT $1"
+);
 const REPLAY: &str =
     "UPDATE webhook_journal SET projected_at_ms = NULL, error = NULL WHERE id >= $1 AND id <= $2";
 
@@ -253,38 +273,57 @@ macro_rules! contact_id {
 }
 
 impl Store {
-    /// Applies one journal entry's ops and marks it projected, in one transaction.
+    /// Applies one journal entry's ops and marks it projected, in one transaction. (For tests:
+    /// the entry's body is taken to be unique.)
     pub async fn apply_projection(
         &self,
         journal_id: i64,
         ops: &[Op],
         now_ms: i64,
     ) -> Result<ProjectionSummary, StoreError> {
-        self.apply_projections(&[(journal_id, ops.to_vec())], now_ms)
+        let entry = Journaled {
+            journal_id,
+            dedupe_key: format!("journal:{journal_id}"),
+            ops: ops.to_vec(),
+        };
+        self.apply_projections(std::slice::from_ref(&entry), now_ms)
             .await
     }
 
     /// Applies several journal entries in order and marks them projected, in ONE transaction
     /// (one commit for many bodies, as the intake's group commit). Contacts and conversations
     /// looked up once are remembered for the rest of the batch.
+    ///
+    /// An entry whose body an earlier journal row already had (Meta's retry) changes nothing:
+    /// it is marked `duplicate_of` that row, whose delivery count goes up.
     pub async fn apply_projections(
         &self,
-        entries: &[(i64, Vec<Op>)],
+        entries: &[Journaled],
         now_ms: i64,
     ) -> Result<ProjectionSummary, StoreError> {
         let mut sum = ProjectionSummary::default();
         let mut contacts: HashMap<(String, bool), i64> = HashMap::new();
         let mut conversations: HashMap<(String, i64), i64> = HashMap::new();
-        // SQLite: the journal is another file, marked after the projection commits.
-        let separate_journal = match &self.journal_writer {
-            crate::Pool::Sqlite(j) => Some(j.clone()),
-            crate::Pool::Postgres(_) => None,
-        };
+        // SQLite: the journal is another file (written by its own thread), marked after the
+        // projection commits.
+        let separate_journal = self.journal_thread.clone();
+        // (row, the earlier row it copies)
+        let mut duplicates: Vec<(i64, i64)> = Vec::new();
         let summary: Result<ProjectionSummary, StoreError> = with_pool!(&self.writer, p => {
             let mut tx = p.begin_write().await?;
-            for (journal_id, ops) in entries {
-            let journal_id = *journal_id;
-            for op in ops {
+            for entry in entries {
+            let journal_id = entry.journal_id;
+            let (first,): (i64,) = sqlx::query_as(CLAIM_BODY).bind(&entry.dedupe_key).bind(journal_id).fetch_one(&mut *tx).await?;
+            if first != journal_id {
+                sum.duplicates += 1;
+                duplicates.push((journal_id, first));
+                if separate_journal.is_none() {
+                    sqlx::query(COUNT_DELIVERY).bind(first).bind(journal_id).execute(&mut *tx).await?;
+                    sqlx::query(MARK_DUPLICATE).bind(journal_id).bind(now_ms).bind(first).execute(&mut *tx).await?;
+                }
+                continue;
+            }
+            for op in &entry.ops {
                 match op {
                     Op::Message(m) => {
                         // Seen before (a duplicate, or a replay after the contact changed number
@@ -433,15 +472,16 @@ impl Store {
         });
         let summary = summary?;
         if let Some(journal) = separate_journal {
-            let mut tx = journal.begin_write().await?;
-            for (journal_id, _) in entries {
-                sqlx::query(MARK_PROJECTED)
-                    .bind(journal_id)
-                    .bind(now_ms)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            tx.commit().await?;
+            let duplicate_of: HashMap<i64, i64> = duplicates.into_iter().collect();
+            let marks = entries
+                .iter()
+                .map(|e| crate::sqlite_journal::Mark {
+                    id: e.journal_id,
+                    error: None,
+                    duplicate_of: duplicate_of.get(&e.journal_id).copied(),
+                })
+                .collect();
+            journal.mark(marks, now_ms).await?;
         }
         Ok(summary)
     }
@@ -453,6 +493,14 @@ impl Store {
         error: &str,
         now_ms: i64,
     ) -> Result<(), StoreError> {
+        if let Some(thread) = &self.journal_thread {
+            let mark = crate::sqlite_journal::Mark {
+                id: journal_id,
+                error: Some(error.to_owned()),
+                duplicate_of: None,
+            };
+            return thread.mark(vec![mark], now_ms).await;
+        }
         with_pool!(&self.journal_writer, p => {
             sqlx::query(MARK_DEAD).bind(journal_id).bind(now_ms).bind(error).execute(p).await?;
             Ok(())
@@ -469,6 +517,9 @@ impl Store {
 
     /// Marks journal rows `from..=to` for projection again (idempotent: nothing is applied twice).
     pub async fn replay_webhooks(&self, from_id: i64, to_id: i64) -> Result<u64, StoreError> {
+        if let Some(thread) = &self.journal_thread {
+            return thread.replay(from_id, to_id).await;
+        }
         with_pool!(&self.journal_writer, p => Ok(sqlx::query(REPLAY).bind(from_id).bind(to_id).execute(p).await?.rows_affected()))
     }
 }

@@ -2,10 +2,12 @@
 //! the projector. Appends are batch-shaped (one transaction for many bodies) so the intake can
 //! group-commit concurrent requests on SQLite's single writer.
 //!
-//! A byte-identical body (Meta's retry of a delivery) is not stored twice: the dedupe key is its
-//! SHA-256, the unique constraint decides, and the existing row's delivery count goes up.
-
-use std::collections::HashMap;
+//! The journal is append-only: rows go in in id order and nothing on the acknowledgement path
+//! looks anything up (a unique index over a random key dirtied a random page per body, and was
+//! the intake's bottleneck on SQLite). A byte-identical body (Meta's retry of a delivery) is
+//! recognised when it is projected: the dedupe key (its SHA-256) is claimed in `webhook_dedupe`
+//! in the projection's transaction, a later copy is marked `duplicate_of` the first and changes
+//! nothing, and the first copy's delivery count goes up.
 
 use sha2::{Digest, Sha256};
 
@@ -28,22 +30,6 @@ impl NewWebhook {
     }
 }
 
-/// What happened to one body of a batch.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AppendOutcome {
-    Stored(i64),
-    /// Seen before; the id of the first copy.
-    Duplicate(i64),
-}
-
-impl AppendOutcome {
-    pub fn id(self) -> i64 {
-        match self {
-            AppendOutcome::Stored(id) | AppendOutcome::Duplicate(id) => id,
-        }
-    }
-}
-
 /// A journaled body.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct JournalEntry {
@@ -53,42 +39,47 @@ pub struct JournalEntry {
     pub signature: String,
     pub app_id: Option<String>,
     pub body: Vec<u8>,
+    /// Deliveries of this body: 1, plus later byte-identical copies found when projected.
     pub deliveries: i64,
     pub projected_at_ms: Option<i64>,
     pub error: Option<String>,
+    /// A byte-identical copy of this earlier row (Meta's retry): projected as nothing.
+    pub duplicate_of: Option<i64>,
 }
 
 /// Bodies per multi-row INSERT (5 parameters each; far below both backends' limits).
 const INSERT_CHUNK: usize = 200;
-const BUMP: &str =
-    "UPDATE webhook_journal SET deliveries = deliveries + 1 WHERE dedupe_key = $1 RETURNING id";
-const COLUMNS: &str =
-    "id, received_at_ms, dedupe_key, signature, app_id, body, deliveries, projected_at_ms, error";
-const GET: &str = "SELECT id, received_at_ms, dedupe_key, signature, app_id, body, deliveries, projected_at_ms, error \
-     FROM webhook_journal WHERE id = $1";
-const AFTER: &str = "SELECT id, received_at_ms, dedupe_key, signature, app_id, body, deliveries, projected_at_ms, error \
-     FROM webhook_journal WHERE id > $1 ORDER BY id LIMIT $2";
+/// The columns of [`JournalEntry`], in its order (a macro, for `concat!` into constants).
+macro_rules! journal_columns {
+    () => {
+        "id, received_at_ms, dedupe_key, signature, app_id, body, deliveries, projected_at_ms, error, duplicate_of"
+    };
+}
+pub(crate) use journal_columns;
+const GET: &str = concat!(
+    "SELECT ",
+    journal_columns!(),
+    " FROM webhook_journal WHERE id = $1"
+);
+const AFTER: &str = concat!(
+    "SELECT ",
+    journal_columns!(),
+    " FROM webhook_journal WHERE id > $1 ORDER BY id LIMIT $2"
+);
 const COUNT: &str = "SELECT COUNT(*) FROM webhook_journal";
 
 impl Store {
-    /// Appends a batch in one transaction; the outcomes are in the batch's order.
-    pub async fn append_webhooks(
-        &self,
-        batch: &[NewWebhook],
-    ) -> Result<Vec<AppendOutcome>, StoreError> {
-        debug_assert!(COLUMNS.split(", ").count() == 9);
+    /// Appends a batch in one transaction; the journal ids are in the batch's order.
+    pub async fn append_webhooks(&self, batch: Vec<NewWebhook>) -> Result<Vec<i64>, StoreError> {
+        if let Some(thread) = &self.journal_thread {
+            return thread.append(batch).await;
+        }
         // One multi-row INSERT per chunk (one statement, not one per body: statements, not rows,
-        // are what cost on sqlx's SQLite thread and PostgreSQL's round trips). Bodies already
-        // journaled, or repeated inside the batch, count as another delivery of the first.
-        let keys: Vec<String> = batch.iter().map(NewWebhook::dedupe_key).collect();
-        let mut first: HashMap<&str, usize> = HashMap::new();
-        let unique: Vec<usize> = (0..batch.len())
-            .filter(|&i| first.insert(keys[i].as_str(), i).is_none())
-            .collect();
+        // are what cost on PostgreSQL's round trips).
         with_pool!(&self.journal_writer, p => {
             let mut tx = p.begin_write().await?;
-            let mut stored: HashMap<String, i64> = HashMap::new();
-            for chunk in unique.chunks(INSERT_CHUNK) {
+            let mut ids = Vec::with_capacity(batch.len());
+            for chunk in batch.chunks(INSERT_CHUNK) {
                 let mut sql = String::from("INSERT INTO webhook_journal (received_at_ms, dedupe_key, signature, app_id, body) VALUES ");
                 for n in 0..chunk.len() {
                     let b = n * 5;
@@ -97,30 +88,19 @@ impl Store {
                     }
                     sql.push_str(&format!("(${}, ${}, ${}, ${}, ${})", b + 1, b + 2, b + 3, b + 4, b + 5));
                 }
-                sql.push_str(" ON CONFLICT (dedupe_key) DO NOTHING RETURNING id, dedupe_key");
+                // Ids are handed out in VALUES order within one statement.
+                sql.push_str(" RETURNING id");
                 // Built from fixed fragments; every value is bound.
-                let mut q = sqlx::query_as::<_, (i64, String)>(sqlx::AssertSqlSafe(sql));
-                for &i in chunk {
-                    let w = &batch[i];
-                    q = q.bind(w.received_at_ms).bind(keys[i].clone()).bind(w.signature.clone()).bind(w.app_id.clone()).bind(w.body.clone());
+                let mut q = sqlx::query_as::<_, (i64,)>(sqlx::AssertSqlSafe(sql));
+                for w in chunk {
+                    q = q.bind(w.received_at_ms).bind(w.dedupe_key()).bind(&w.signature).bind(&w.app_id).bind(&w.body);
                 }
-                for (id, key) in q.fetch_all(&mut *tx).await? {
-                    stored.insert(key, id);
-                }
-            }
-            let mut out = Vec::with_capacity(batch.len());
-            for (i, key) in keys.iter().enumerate() {
-                let is_first = first.get(key.as_str()) == Some(&i);
-                match stored.get(key) {
-                    Some(&id) if is_first => out.push(AppendOutcome::Stored(id)),
-                    _ => {
-                        let (id,): (i64,) = sqlx::query_as(BUMP).bind(key).fetch_one(&mut *tx).await?;
-                        out.push(AppendOutcome::Duplicate(id));
-                    }
-                }
+                let mut got: Vec<i64> = q.fetch_all(&mut *tx).await?.into_iter().map(|r| r.0).collect();
+                got.sort_unstable();
+                ids.extend(got);
             }
             tx.commit().await?;
-            Ok(out)
+            Ok(ids)
         })
     }
 

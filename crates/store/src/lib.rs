@@ -24,6 +24,7 @@ mod outbound;
 mod read;
 mod registry;
 mod routing;
+mod sqlite_journal;
 #[cfg(feature = "testing")]
 pub mod testing;
 mod users;
@@ -34,10 +35,10 @@ pub use consent::{ContactConsentRow, ImportRow, ImportSummary};
 pub use costs::{CostRow, NewCost, RateCardRow};
 pub use error::StoreError;
 pub use inbound::{
-    ContactKey, FEP_MS, MediaRef, MessageOp, Op, ProjectionSummary, StatusOp, WINDOW_MS,
+    ContactKey, FEP_MS, Journaled, MediaRef, MessageOp, Op, ProjectionSummary, StatusOp, WINDOW_MS,
 };
 pub use inbox_ui::{CannedResponse, EVENTS_CHANNEL, PendingOutbound, ViewCount, ViewCounts};
-pub use journal::{AppendOutcome, JournalEntry, NewWebhook};
+pub use journal::{JournalEntry, NewWebhook};
 pub use media::{MediaJob, MediaRecord};
 pub use outbound::{
     AlertRow, Claimed, ConsentRow, HistoryStep, NewSend, OutboundRow, Outcome, PolicyLimits,
@@ -137,7 +138,11 @@ pub struct Store {
     pub(crate) pool: Pool,
     pub(crate) writer: Pool,
     pub(crate) journal: Pool,
+    /// Migrations of the journal (on SQLite its own file); its writes go through
+    /// `journal_thread` there.
     pub(crate) journal_writer: Pool,
+    /// SQLite: the one thread that writes the journal file ([`sqlite_journal`]).
+    pub(crate) journal_thread: Option<sqlite_journal::JournalThread>,
 }
 
 impl std::fmt::Debug for Store {
@@ -168,7 +173,7 @@ impl Store {
     /// Opens a pool for `url`. SQLite files are created when missing and run in WAL mode with
     /// foreign keys on; writes commit with `synchronous = FULL` (durable across power loss).
     pub async fn connect(url: &str, opts: &ConnectOptions) -> Result<Store, StoreError> {
-        let (pool, writer, journal, journal_writer) = match Backend::of_url(url)? {
+        let (pool, writer, journal, journal_writer, journal_thread) = match Backend::of_url(url)? {
             Backend::Sqlite => {
                 let conn = SqliteConnectOptions::from_str(url)
                     .map_err(StoreError::connect)?
@@ -186,7 +191,7 @@ impl Store {
                     .await
                     .map_err(StoreError::connect)?;
                 let journal_path = format!("{}-webhooks.db", conn.get_filename().display());
-                let journal_conn = conn.clone().filename(journal_path);
+                let journal_conn = conn.clone().filename(&journal_path);
                 let journal_writer = SqlitePoolOptions::new()
                     .max_connections(1)
                     .acquire_timeout(opts.acquire_timeout)
@@ -205,11 +210,14 @@ impl Store {
                     .connect_with(conn)
                     .await
                     .map_err(StoreError::connect)?;
+                // The file exists now (the pools created it): its writes go through one thread.
+                let thread = sqlite_journal::JournalThread::start(journal_path.into())?;
                 (
                     Pool::Sqlite(pool),
                     Pool::Sqlite(writer),
                     Pool::Sqlite(journal),
                     Pool::Sqlite(journal_writer),
+                    Some(thread),
                 )
             }
             Backend::Postgres => {
@@ -221,7 +229,7 @@ impl Store {
                     .await
                     .map_err(StoreError::connect)?;
                 let p = Pool::Postgres(pool);
-                (p.clone(), p.clone(), p.clone(), p)
+                (p.clone(), p.clone(), p.clone(), p, None)
             }
         };
         Ok(Store {
@@ -229,6 +237,7 @@ impl Store {
             writer,
             journal,
             journal_writer,
+            journal_thread,
         })
     }
 

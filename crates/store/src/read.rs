@@ -301,10 +301,16 @@ impl Store {
         dead_letters_only: bool,
         limit: i64,
     ) -> Result<Vec<crate::JournalEntry>, StoreError> {
-        const ALL: &str = "SELECT id, received_at_ms, dedupe_key, signature, app_id, body, deliveries, projected_at_ms, error \
-             FROM webhook_journal WHERE id < $1 ORDER BY id DESC LIMIT $2";
-        const DEAD: &str = "SELECT id, received_at_ms, dedupe_key, signature, app_id, body, deliveries, projected_at_ms, error \
-             FROM webhook_journal WHERE id < $1 AND error IS NOT NULL ORDER BY id DESC LIMIT $2";
+        const ALL: &str = concat!(
+            "SELECT ",
+            crate::journal::journal_columns!(),
+            " FROM webhook_journal WHERE id < $1 ORDER BY id DESC LIMIT $2"
+        );
+        const DEAD: &str = concat!(
+            "SELECT ",
+            crate::journal::journal_columns!(),
+            " FROM webhook_journal WHERE id < $1 AND error IS NOT NULL ORDER BY id DESC LIMIT $2"
+        );
         let sql = if dead_letters_only { DEAD } else { ALL };
         with_pool!(&self.journal, p => Ok(sqlx::query_as(sql).bind(before_id.unwrap_or(i64::MAX)).bind(limit.clamp(1, 500)).fetch_all(p).await?))
     }

@@ -52,7 +52,7 @@ async fn list(
         .iter()
         .map(|r| {
             json!({
-                "id": r.id, "received_at_ms": r.received_at_ms, "deliveries": r.deliveries, "app_id": r.app_id,
+                "id": r.id, "received_at_ms": r.received_at_ms, "deliveries": r.deliveries, "duplicate_of": r.duplicate_of, "app_id": r.app_id,
                 "state": match (&r.projected_at_ms, &r.error) { (_, Some(_)) => "dead_letter", (Some(_), None) => "projected", (None, _) => "pending" },
                 "error": r.error,
                 "body": serde_json::from_slice::<Value>(&r.body).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&r.body).into_owned())),

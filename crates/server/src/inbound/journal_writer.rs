@@ -8,9 +8,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use tokio::sync::{mpsc, oneshot};
 
-use switchboard_store::{AppendOutcome, NewWebhook, Store, StoreError};
+use switchboard_store::{NewWebhook, Store, StoreError};
 
-type Reply = oneshot::Sender<Result<AppendOutcome, String>>;
+type Reply = oneshot::Sender<Result<i64, String>>;
 
 #[derive(Clone)]
 pub struct JournalWriter {
@@ -38,10 +38,10 @@ impl JournalWriter {
                 }
                 let (hooks, replies): (Vec<NewWebhook>, Vec<Reply>) = batch.drain(..).unzip();
                 metrics::histogram!("switchboard_journal_batch_size").record(hooks.len() as f64);
-                match store.append_webhooks(&hooks).await {
-                    Ok(outcomes) => {
-                        for (reply, outcome) in replies.into_iter().zip(outcomes) {
-                            let _ = reply.send(Ok(outcome));
+                match store.append_webhooks(hooks).await {
+                    Ok(ids) => {
+                        for (reply, id) in replies.into_iter().zip(ids) {
+                            let _ = reply.send(Ok(id));
                         }
                     }
                     Err(e) => {
@@ -59,8 +59,8 @@ impl JournalWriter {
         }
     }
 
-    /// Journals one body; resolves once its transaction committed.
-    pub async fn append(&self, hook: NewWebhook) -> Result<AppendOutcome, String> {
+    /// Journals one body; resolves to its journal id once its transaction committed.
+    pub async fn append(&self, hook: NewWebhook) -> Result<i64, String> {
         let (reply, rx) = oneshot::channel();
         // Counted until this call ends, however it ends (a client may hang up mid-request).
         let _pending = PendingGuard::new(&self.pending);

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use switchboard_cloudapi::webhook::Envelope;
 use switchboard_domain::UnixMs;
-use switchboard_store::{Store, StoreError};
+use switchboard_store::{Journaled, Store, StoreError};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
@@ -75,7 +75,11 @@ impl Projector {
         let mut batch = Vec::with_capacity(rows.len());
         for row in rows {
             match Envelope::parse(&row.body) {
-                Ok(env) => batch.push((row.id, project(&env, &self.ctx))),
+                Ok(env) => batch.push(Journaled {
+                    journal_id: row.id,
+                    dedupe_key: row.dedupe_key,
+                    ops: project(&env, &self.ctx),
+                }),
                 Err(e) => {
                     tracing::warn!(journal_id = row.id, error = %e, "journaled webhook does not parse; kept as a dead letter");
                     self.store
@@ -93,16 +97,18 @@ impl Projector {
             let mut end = start;
             let mut ops = 0;
             while end < batch.len()
-                && (end == start || ops + batch[end].1.len() <= MAX_OPS_PER_COMMIT)
+                && (end == start || ops + batch[end].ops.len() <= MAX_OPS_PER_COMMIT)
             {
-                ops += batch[end].1.len();
+                ops += batch[end].ops.len();
                 end += 1;
             }
             self.defer_to_intake().await;
             match self.store.apply_projections(&batch[start..end], now).await {
                 Ok(summary) => {
-                    let templates = batch[start..end].iter().any(|(_, ops)| {
-                        ops.iter()
+                    let templates = batch[start..end].iter().any(|entry| {
+                        entry
+                            .ops
+                            .iter()
                             .any(|o| matches!(o, switchboard_store::Op::TemplateState { .. }))
                     });
                     if templates {
@@ -119,6 +125,8 @@ impl Projector {
                         .increment(summary.messages_new as u64);
                     metrics::counter!("switchboard_projected_statuses_total")
                         .increment(summary.statuses_new as u64);
+                    metrics::counter!("switchboard_webhook_duplicates_total")
+                        .increment(summary.duplicates as u64);
                     pass.projected += end - start;
                 }
                 // One entry the database refuses must not stop every entry after it: apply
@@ -132,7 +140,7 @@ impl Projector {
 
     async fn isolate(
         &self,
-        entries: &[(i64, Vec<switchboard_store::Op>)],
+        entries: &[Journaled],
         now: i64,
         first: StoreError,
         pass: &mut Pass,
@@ -152,8 +160,10 @@ impl Projector {
                         return Err(e);
                     }
                     let why = format!("projection failed: {}", crate::error::error_chain(&e));
-                    tracing::error!(journal_id = entry.0, error = %why, "journaled webhook kept as a dead letter");
-                    self.store.mark_dead_letter(entry.0, &why, now).await?;
+                    tracing::error!(journal_id = entry.journal_id, error = %why, "journaled webhook kept as a dead letter");
+                    self.store
+                        .mark_dead_letter(entry.journal_id, &why, now)
+                        .await?;
                     metrics::counter!("switchboard_webhook_dead_letters_total").increment(1);
                     pass.dead_letters += 1;
                 }
@@ -176,8 +186,13 @@ impl Projector {
     }
 
     /// Runs until `stop`: woken by the intake, and every second in case a wake-up was missed.
+    /// A stop is honoured between batches, however long the backlog: what is left stays in the
+    /// journal for the next start.
     pub async fn run(self, stop: CancellationToken) {
         loop {
+            if stop.is_cancelled() {
+                return;
+            }
             match self.run_once(500).await {
                 Ok(p) if p.projected + p.dead_letters > 0 => continue,
                 Ok(_) => {}

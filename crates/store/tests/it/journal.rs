@@ -1,5 +1,5 @@
 use switchboard_store::testing::each_backend;
-use switchboard_store::{AppendOutcome, NewWebhook};
+use switchboard_store::{Journaled, NewWebhook, Store};
 
 fn body(n: usize) -> NewWebhook {
     NewWebhook {
@@ -18,10 +18,8 @@ async fn a_batch_is_stored_in_order_and_read_back_byte_for_byte() {
     for db in each_backend().await {
         let store = db.store().await;
         let batch: Vec<_> = (0..50).map(body).collect();
-        let out = store.append_webhooks(&batch).await.unwrap();
-        assert_eq!(out.len(), 50);
-        assert!(out.iter().all(|o| matches!(o, AppendOutcome::Stored(_))));
-        let ids: Vec<i64> = out.iter().map(|o| o.id()).collect();
+        let ids = store.append_webhooks(batch.clone()).await.unwrap();
+        assert_eq!(ids.len(), 50);
         assert!(
             ids.windows(2).all(|w| w[0] < w[1]),
             "{:?}: ids not increasing",
@@ -36,6 +34,7 @@ async fn a_batch_is_stored_in_order_and_read_back_byte_for_byte() {
             assert_eq!(entry.received_at_ms, sent.received_at_ms);
             assert_eq!(entry.deliveries, 1);
             assert_eq!(entry.projected_at_ms, None);
+            assert_eq!(entry.duplicate_of, None);
         }
         let page = store.webhooks_after(ids[9], 5).await.unwrap();
         assert_eq!(
@@ -45,21 +44,62 @@ async fn a_batch_is_stored_in_order_and_read_back_byte_for_byte() {
     }
 }
 
+/// Projects every pending row as the projector does (nothing to apply: the bodies are empty).
+async fn project_pending(store: &Store) -> usize {
+    let rows = store.unprojected_webhooks(100).await.unwrap();
+    let entries: Vec<Journaled> = rows
+        .into_iter()
+        .map(|r| Journaled {
+            journal_id: r.id,
+            dedupe_key: r.dedupe_key,
+            ops: Vec::new(),
+        })
+        .collect();
+    store
+        .apply_projections(&entries, 1_750_000_100_000)
+        .await
+        .unwrap()
+        .duplicates
+}
+
 #[tokio::test]
-async fn a_redelivered_body_is_stored_once_and_counted() {
+async fn a_redelivered_body_is_projected_once_and_counted() {
     for db in each_backend().await {
         let store = db.store().await;
-        let first = store.append_webhooks(&[body(1)]).await.unwrap()[0];
-        // Meta retries; the same bytes also arrive twice within one group commit.
+        let first = store.append_webhooks(vec![body(1)]).await.unwrap()[0];
+        // Meta retries; the same bytes also arrive twice within one group commit. The append
+        // stores every copy (nothing is looked up on the acknowledgement's path).
         let again = store
-            .append_webhooks(&[body(2), body(1), body(1)])
+            .append_webhooks(vec![body(2), body(1), body(1)])
             .await
             .unwrap();
-        assert!(matches!(again[0], AppendOutcome::Stored(_)));
-        assert_eq!(again[1], AppendOutcome::Duplicate(first.id()));
-        assert_eq!(again[2], AppendOutcome::Duplicate(first.id()));
-        assert_eq!(store.count_webhooks().await.unwrap(), 2, "{:?}", db.backend);
-        assert_eq!(store.webhook(first.id()).await.unwrap().deliveries, 3);
+        assert_eq!(store.count_webhooks().await.unwrap(), 4, "{:?}", db.backend);
+        assert_eq!(project_pending(&store).await, 2, "{:?}", db.backend);
+        let row = |id| {
+            let store = store.clone();
+            async move { store.webhook(id).await.unwrap() }
+        };
+        assert_eq!(row(first).await.deliveries, 3, "{:?}", db.backend);
+        assert_eq!(row(first).await.duplicate_of, None);
+        assert_eq!(row(again[0]).await.duplicate_of, None);
+        for copy in &again[1..] {
+            let r = row(*copy).await;
+            assert_eq!(r.duplicate_of, Some(first), "{:?}", db.backend);
+            assert!(r.projected_at_ms.is_some() && r.error.is_none());
+        }
+        // A replay projects the copies again as copies, and counts nothing twice; the first
+        // row, replayed, is still the first.
+        store.replay_webhooks(first, again[2]).await.unwrap();
+        assert_eq!(project_pending(&store).await, 2, "{:?}", db.backend);
+        assert_eq!(
+            row(first).await.deliveries,
+            3,
+            "{:?}: counted twice",
+            db.backend
+        );
+        assert_eq!(row(first).await.duplicate_of, None);
+        assert_eq!(row(again[2]).await.duplicate_of, Some(first));
+        assert!(store.unprojected_webhooks(10).await.unwrap().is_empty());
     }
 }
 
@@ -72,7 +112,10 @@ async fn concurrent_appends_lose_nothing() {
             let store = store.clone();
             tasks.push(tokio::spawn(async move {
                 for i in 0..25 {
-                    store.append_webhooks(&[body(t * 1000 + i)]).await.unwrap();
+                    store
+                        .append_webhooks(vec![body(t * 1000 + i)])
+                        .await
+                        .unwrap();
                 }
             }));
         }

@@ -1,0 +1,11 @@
+-- The journal becomes append-only: the UNIQUE index on dedupe_key (a SHA-256, so random) was
+-- maintained inside every acknowledgement's commit. The first journal row of each distinct
+-- body is claimed here when projected; a later byte-identical body (Meta's retry) is marked
+-- duplicate_of it and changes nothing.
+CREATE TABLE webhook_dedupe (
+    dedupe_key TEXT   PRIMARY KEY,
+    journal_id BIGINT NOT NULL
+);
+INSERT INTO webhook_dedupe (dedupe_key, journal_id) SELECT dedupe_key, id FROM webhook_journal;
+ALTER TABLE webhook_journal DROP CONSTRAINT webhook_journal_dedupe_key_key;
+ALTER TABLE webhook_journal ADD COLUMN duplicate_of BIGINT;
