@@ -205,8 +205,7 @@ const INSERT_REPLY: &str = "INSERT INTO outbound (idempotency_key, request_hash,
        decision, business_initiated, next_attempt_at_ms, created_by, created_at_ms, updated_at_ms, reached_at_ms) \
      VALUES ($1, '', $2, $3, $4, 'text', 'SERVICE', 0, $5, 'queued', $6, FALSE, $7, 'consent_keyword', $7, $7, $7) \
      ON CONFLICT (idempotency_key) DO NOTHING RETURNING id";
-const MARK_PROJECTED: &str =
-    "UPDATE webhook_journal SET projected_at_ms = $2, error = NULL WHERE id = $1";
+const MARK_PROJECTED: &str = "UPDATE webhook_journal SET projected_at_ms = $2, error = NULL, duplicate_of = NULL WHERE id = $1";
 const MARK_DEAD: &str = "UPDATE webhook_journal SET projected_at_ms = $2, error = $3 WHERE id = $1";
 /// The first journal row with this body; a replay of that row finds itself.
 const CLAIM_BODY: &str = "INSERT INTO webhook_dedupe (dedupe_key, journal_id) VALUES ($1, $2) \

@@ -22,11 +22,26 @@ pub struct NewWebhook {
     /// Which configured app's secret verified it.
     pub app_id: Option<String>,
     pub body: Vec<u8>,
+    /// The body's SHA-256 (hex), computed by [`NewWebhook::new`] in the caller's task rather
+    /// than on the journal's one writer.
+    pub dedupe_key: String,
 }
 
 impl NewWebhook {
-    pub fn dedupe_key(&self) -> String {
-        hex::encode(Sha256::digest(&self.body))
+    pub fn new(
+        received_at_ms: i64,
+        signature: String,
+        app_id: Option<String>,
+        body: Vec<u8>,
+    ) -> Self {
+        let dedupe_key = hex::encode(Sha256::digest(&body));
+        NewWebhook {
+            received_at_ms,
+            signature,
+            app_id,
+            body,
+            dedupe_key,
+        }
     }
 }
 
@@ -93,7 +108,7 @@ impl Store {
                 // Built from fixed fragments; every value is bound.
                 let mut q = sqlx::query_as::<_, (i64,)>(sqlx::AssertSqlSafe(sql));
                 for w in chunk {
-                    q = q.bind(w.received_at_ms).bind(w.dedupe_key()).bind(&w.signature).bind(&w.app_id).bind(&w.body);
+                    q = q.bind(w.received_at_ms).bind(&w.dedupe_key).bind(&w.signature).bind(&w.app_id).bind(&w.body);
                 }
                 let mut got: Vec<i64> = q.fetch_all(&mut *tx).await?.into_iter().map(|r| r.0).collect();
                 got.sort_unstable();
@@ -115,6 +130,13 @@ impl Store {
         limit: i64,
     ) -> Result<Vec<JournalEntry>, StoreError> {
         with_pool!(&self.journal, p => Ok(sqlx::query_as(AFTER).bind(after_id).bind(limit).fetch_all(p).await?))
+    }
+
+    /// (rows, rows that are copies of earlier ones, rows not projected yet).
+    pub async fn journal_counts(&self) -> Result<(i64, i64, i64), StoreError> {
+        const SQL: &str = "SELECT COUNT(*), COUNT(duplicate_of), \
+             COALESCE(SUM(CASE WHEN projected_at_ms IS NULL THEN 1 ELSE 0 END), 0) FROM webhook_journal";
+        with_pool!(&self.journal, p => Ok(sqlx::query_as(SQL).fetch_one(p).await?))
     }
 
     pub async fn count_webhooks(&self) -> Result<i64, StoreError> {

@@ -122,6 +122,48 @@ macro_rules! with_pool {
 }
 pub(crate) use with_pool;
 
+/// SQLite, once after the upgrade that made the journal append-only: the bodies journaled
+/// before it are claimed in `webhook_dedupe` (another database file, so no SQL migration can),
+/// so that Meta's retry of one of them is recognised as a copy. One transaction: it runs to the
+/// end or not at all, and runs again at the next start if it did not finish.
+async fn claim_journaled_bodies(
+    journal: &sqlx::SqlitePool,
+    writer: &sqlx::SqlitePool,
+) -> Result<(), StoreError> {
+    let (claimed,): (i64,) = sqlx::query_as("SELECT EXISTS (SELECT 1 FROM webhook_dedupe)")
+        .fetch_one(writer)
+        .await?;
+    if claimed != 0 {
+        return Ok(());
+    }
+    let mut tx = writer.begin_write().await?;
+    let mut after = 0;
+    loop {
+        // Dead letters are not claimed: a retry of one deserves another try.
+        let rows: Vec<(i64, String)> = sqlx::query_as(
+            "SELECT id, dedupe_key FROM webhook_journal WHERE id > $1 AND error IS NULL \
+             AND duplicate_of IS NULL ORDER BY id LIMIT 5000",
+        )
+        .bind(after)
+        .fetch_all(journal)
+        .await?;
+        let Some(last) = rows.last() else { break };
+        after = last.0;
+        for (id, key) in &rows {
+            sqlx::query(
+                "INSERT INTO webhook_dedupe (dedupe_key, journal_id) VALUES ($1, $2) \
+                 ON CONFLICT (dedupe_key) DO NOTHING",
+            )
+            .bind(key)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        }
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
 /// The database, cheap to clone (it is a pool).
 ///
 /// Writes go through `writer`: on SQLite a pool of ONE connection, so writers queue fairly in
@@ -258,6 +300,9 @@ impl Store {
             Pool::Sqlite(p) => SQLITE_MIGRATIONS.run(p).await?,
             Pool::Postgres(p) => POSTGRES_MIGRATIONS.run(p).await?,
         }
+        if let (Pool::Sqlite(journal), Pool::Sqlite(writer)) = (&self.journal, &self.writer) {
+            claim_journaled_bodies(journal, writer).await?;
+        }
         Ok(())
     }
 
@@ -271,14 +316,21 @@ impl Store {
     }
 
     /// A round trip to the database, for readiness checks.
+    /// Ok when the database answers (on SQLite, also the journal's writer thread).
     pub async fn ping(&self) -> Result<(), StoreError> {
         with_pool!(&self.pool, p => {
             sqlx::query("SELECT 1").execute(p).await?;
-            Ok(())
-        })
+        });
+        if let Some(thread) = &self.journal_thread {
+            thread.ping().await?;
+        }
+        Ok(())
     }
 
     pub async fn close(&self) {
+        if let Some(thread) = &self.journal_thread {
+            thread.shutdown().await;
+        }
         for pool in [
             &self.pool,
             &self.writer,

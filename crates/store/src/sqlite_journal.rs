@@ -9,6 +9,10 @@
 //! replays) share one transaction and one `fsync` (group commit at the store's level). One
 //! writer also means no lock contention on the journal file: the projector's marks and the
 //! intake's appends queue here instead of sleeping in SQLite's busy handler.
+//!
+//! A second thread checkpoints (copies the write-ahead log into the file) while commits come in,
+//! so the writer's own automatic checkpoint, which runs inside a commit and holds up every
+//! acknowledgement waiting on it, rarely has anything to do.
 
 use std::path::PathBuf;
 use std::sync::mpsc;
@@ -24,10 +28,16 @@ use crate::journal::NewWebhook;
 
 /// Most commands in one transaction.
 const MAX_COMMANDS: usize = 256;
+/// The write-ahead log size (pages) at which the writer checkpoints itself, inside a commit.
+/// SQLite's default is 1,000 (4 MiB): at tens of thousands of webhooks a second that was several
+/// times a second, each a stall of the acknowledgements waiting on that commit.
+const WRITER_CHECKPOINT_PAGES: i64 = 16_000;
+/// The checkpointer's pace: at most one checkpoint per this interval while commits come in.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(20);
 
 const INSERT: &str = "INSERT INTO webhook_journal (received_at_ms, dedupe_key, signature, app_id, body) \
      VALUES (?1, ?2, ?3, ?4, ?5)";
-const MARK: &str = "UPDATE webhook_journal SET projected_at_ms = ?2, error = ?3 WHERE id = ?1";
+const MARK: &str = "UPDATE webhook_journal SET projected_at_ms = ?2, error = ?3, duplicate_of = NULL WHERE id = ?1";
 const REPLAY: &str =
     "UPDATE webhook_journal SET projected_at_ms = NULL, error = NULL WHERE id >= ?1 AND id <= ?2";
 
@@ -45,6 +55,10 @@ enum Command {
     /// Rows marked projected at the time given.
     Mark(Vec<Mark>, i64),
     Replay(i64, i64),
+    /// Answers when the thread can write (for readiness).
+    Ping,
+    /// Ends the thread after this group; the connection closes (and checkpoints).
+    Shutdown,
 }
 
 enum Output {
@@ -72,11 +86,23 @@ impl JournalThread {
     /// starts the writer thread.
     pub(crate) fn start(path: PathBuf) -> Result<JournalThread, StoreError> {
         let conn = open(&path).map_err(sqlite_journal_error)?;
+        // The writer still checkpoints if the log grows this large (the checkpointer can fall
+        // behind, or never finish while a reader holds an old snapshot), so the log is bounded.
+        conn.pragma_update(None, "wal_autocheckpoint", WRITER_CHECKPOINT_PAGES)
+            .map_err(sqlite_journal_error)?;
+        let checkpoint_conn = open(&path).map_err(sqlite_journal_error)?;
         let (tx, rx) = mpsc::channel::<(Command, Reply)>();
+        let (committed, commits) = mpsc::sync_channel::<()>(1);
+        let thread_error =
+            |e: std::io::Error| StoreError::Journal(format!("could not start its threads: {e}"));
+        std::thread::Builder::new()
+            .name("journal-checkpoint".into())
+            .spawn(move || checkpointer(checkpoint_conn, commits))
+            .map_err(thread_error)?;
         std::thread::Builder::new()
             .name("journal-writer".into())
-            .spawn(move || writer(conn, rx))
-            .map_err(|e| StoreError::Journal(format!("could not start its writer thread: {e}")))?;
+            .spawn(move || writer(conn, rx, committed))
+            .map_err(thread_error)?;
         Ok(JournalThread { tx })
     }
 
@@ -95,6 +121,16 @@ impl JournalThread {
 
     pub(crate) async fn mark(&self, rows: Vec<Mark>, now_ms: i64) -> Result<(), StoreError> {
         self.call(Command::Mark(rows, now_ms)).await.map(|_| ())
+    }
+
+    /// Ok when the writer thread is alive and can open a write transaction.
+    pub(crate) async fn ping(&self) -> Result<(), StoreError> {
+        self.call(Command::Ping).await.map(|_| ())
+    }
+
+    /// Stops the thread (after what is queued); later calls fail with "stopped".
+    pub(crate) async fn shutdown(&self) {
+        let _ = self.call(Command::Shutdown).await;
     }
 
     pub(crate) async fn replay(&self, from_id: i64, to_id: i64) -> Result<u64, StoreError> {
@@ -125,14 +161,16 @@ fn open(path: &PathBuf) -> rusqlite::Result<Connection> {
     conn.pragma_update(None, "journal_mode", "wal")?;
     // What we acknowledge to Meta must survive a power cut, not only a crash of the process.
     conn.pragma_update(None, "synchronous", "full")?;
-    // The dedupe key's index is looked up for every body: keep its pages in memory (16 MiB).
-    conn.pragma_update(None, "cache_size", -16_384)?;
     Ok(conn)
 }
 
-fn writer(mut conn: Connection, rx: mpsc::Receiver<(Command, Reply)>) {
+fn writer(
+    mut conn: Connection,
+    rx: mpsc::Receiver<(Command, Reply)>,
+    committed: mpsc::SyncSender<()>,
+) {
     let mut commands = Vec::with_capacity(MAX_COMMANDS);
-    while let Ok(first) = rx.recv() {
+    'run: while let Ok(first) = rx.recv() {
         commands.push(first);
         while commands.len() < MAX_COMMANDS {
             match rx.try_recv() {
@@ -140,69 +178,124 @@ fn writer(mut conn: Connection, rx: mpsc::Receiver<(Command, Reply)>) {
                 Err(_) => break,
             }
         }
-        let result = apply(&mut conn, &commands);
+        let stop = commands
+            .iter()
+            .position(|(c, _)| matches!(c, Command::Shutdown));
+        // A panic must not kill the one writer (every later webhook would get a 503): it fails
+        // this group, and the connection is made usable again below.
+        let result =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| apply(&mut conn, &commands)))
+                .map_err(|_| "the journal writer panicked".to_owned())
+                .and_then(|r| r.map_err(|e| e.to_string()));
+        if !conn.is_autocommit() {
+            // A failed COMMIT whose rollback failed too leaves the connection inside a
+            // transaction, and every later BEGIN would fail.
+            if let Err(e) = conn.execute_batch("ROLLBACK") {
+                tracing::error!(error = %e, "journal writer could not roll back");
+            }
+        }
         match result {
             Ok(outputs) => {
                 for ((_, reply), output) in commands.drain(..).zip(outputs) {
-                    let _ = reply.send(Ok(output));
+                    let _ = reply.send(output);
                 }
             }
-            Err(e) => {
-                let text = e.to_string();
+            Err(text) => {
                 tracing::error!(error = %text, "journal write failed");
                 for (_, reply) in commands.drain(..) {
                     let _ = reply.send(Err(StoreError::Journal(text.clone())));
                 }
             }
         }
+        // Wake the checkpointer (a wake-up already pending is enough).
+        let _ = committed.try_send(());
+        if stop.is_some() {
+            break 'run;
+        }
     }
+    // Commands sent after a shutdown get "stopped" when their reply is dropped with `rx`.
 }
 
-/// Runs every command in ONE transaction; the outputs are in the commands' order.
-fn apply(conn: &mut Connection, commands: &[(Command, Reply)]) -> rusqlite::Result<Vec<Output>> {
-    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+/// Runs the commands in ONE transaction (one commit, one `fsync`), each in a savepoint of its
+/// own: a command that fails gets its error and changes nothing, the others go on. The outer
+/// error is for the transaction itself (begin or commit), which fails them all.
+fn apply(
+    conn: &mut Connection,
+    commands: &[(Command, Reply)],
+) -> rusqlite::Result<Vec<Result<Output, StoreError>>> {
+    let mut tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     let mut outputs = Vec::with_capacity(commands.len());
-    {
-        for (command, _) in commands {
-            outputs.push(match command {
-                Command::Append(batch) => {
-                    let mut insert = tx.prepare_cached(INSERT)?;
-                    let mut ids = Vec::with_capacity(batch.len());
-                    for hook in batch {
-                        insert.execute(params![
-                            hook.received_at_ms,
-                            hook.dedupe_key(),
-                            hook.signature,
-                            hook.app_id,
-                            hook.body
-                        ])?;
-                        ids.push(tx.last_insert_rowid());
-                    }
-                    Output::Appended(ids)
-                }
-                Command::Mark(rows, now_ms) => {
-                    for row in rows {
-                        match row.duplicate_of {
-                            None => {
-                                tx.prepare_cached(MARK)?
-                                    .execute(params![row.id, now_ms, row.error])?;
-                            }
-                            Some(first) => {
-                                tx.prepare_cached(&sqlite(COUNT_DELIVERY))?
-                                    .execute(params![first, row.id])?;
-                                tx.prepare_cached(&sqlite(MARK_DUPLICATE))?
-                                    .execute(params![row.id, now_ms, first])?;
-                            }
-                        }
-                    }
-                    Output::Changed(rows.len() as u64)
-                }
-                Command::Replay(from, to) => {
-                    Output::Changed(tx.prepare_cached(REPLAY)?.execute([from, to])? as u64)
-                }
-            });
+    for (command, _) in commands {
+        let mut sp = tx.savepoint()?;
+        match run(&sp, command) {
+            Ok(out) => {
+                sp.commit()?;
+                outputs.push(Ok(out));
+            }
+            Err(e) => {
+                sp.rollback()?;
+                drop(sp);
+                tracing::error!(error = %e, "journal command failed");
+                outputs.push(Err(sqlite_journal_error(e)));
+            }
         }
     }
     tx.commit()?;
     Ok(outputs)
+}
+
+fn run(tx: &Connection, command: &Command) -> rusqlite::Result<Output> {
+    Ok(match command {
+        Command::Append(batch) => {
+            let mut insert = tx.prepare_cached(INSERT)?;
+            let mut ids = Vec::with_capacity(batch.len());
+            for hook in batch {
+                insert.execute(params![
+                    hook.received_at_ms,
+                    hook.dedupe_key,
+                    hook.signature,
+                    hook.app_id,
+                    hook.body
+                ])?;
+                ids.push(tx.last_insert_rowid());
+            }
+            Output::Appended(ids)
+        }
+        Command::Mark(rows, now_ms) => {
+            for row in rows {
+                match row.duplicate_of {
+                    None => {
+                        tx.prepare_cached(MARK)?
+                            .execute(params![row.id, now_ms, row.error])?;
+                    }
+                    Some(first) => {
+                        tx.prepare_cached(&sqlite(COUNT_DELIVERY))?
+                            .execute(params![first, row.id])?;
+                        tx.prepare_cached(&sqlite(MARK_DUPLICATE))?
+                            .execute(params![row.id, now_ms, first])?;
+                    }
+                }
+            }
+            Output::Changed(rows.len() as u64)
+        }
+        Command::Replay(from, to) => {
+            Output::Changed(tx.prepare_cached(REPLAY)?.execute([from, to])? as u64)
+        }
+        Command::Ping => {
+            tx.query_row("SELECT 1", [], |_| Ok(()))?;
+            Output::Changed(0)
+        }
+        Command::Shutdown => Output::Changed(0),
+    })
+}
+
+/// Copies the write-ahead log into the journal file, off the acknowledgement path: PASSIVE, so
+/// it never waits for (or blocks) the writer or readers. Ends with the writer.
+fn checkpointer(conn: Connection, commits: mpsc::Receiver<()>) {
+    while commits.recv().is_ok() {
+        if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+            tracing::warn!(error = %e, "journal checkpoint failed; the writer checkpoints instead");
+        }
+        std::thread::sleep(CHECKPOINT_EVERY);
+    }
 }

@@ -4,7 +4,7 @@
 //! Under load batches grow by themselves; alone, a body is written at once (no added delay).
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use tokio::sync::{mpsc, oneshot};
 
@@ -15,8 +15,17 @@ type Reply = oneshot::Sender<Result<i64, String>>;
 #[derive(Clone)]
 pub struct JournalWriter {
     tx: mpsc::Sender<(NewWebhook, Reply)>,
-    /// Bodies waiting for their journal commit; the projector yields while this is non-zero.
-    pub pending: Arc<AtomicUsize>,
+    /// How busy the intake is; the projector yields to it.
+    pub activity: Arc<IntakeActivity>,
+}
+
+/// What the projector reads to stay out of the intake's way.
+#[derive(Debug, Default)]
+pub struct IntakeActivity {
+    /// Bodies waiting for their journal commit.
+    pub pending: AtomicUsize,
+    /// Bodies handed to the writer since the start.
+    pub appended: AtomicU64,
 }
 
 /// Most bodies in one transaction.
@@ -55,7 +64,7 @@ impl JournalWriter {
         });
         JournalWriter {
             tx,
-            pending: Arc::new(AtomicUsize::new(0)),
+            activity: Arc::default(),
         }
     }
 
@@ -63,7 +72,8 @@ impl JournalWriter {
     pub async fn append(&self, hook: NewWebhook) -> Result<i64, String> {
         let (reply, rx) = oneshot::channel();
         // Counted until this call ends, however it ends (a client may hang up mid-request).
-        let _pending = PendingGuard::new(&self.pending);
+        let _pending = PendingGuard::new(&self.activity.pending);
+        self.activity.appended.fetch_add(1, Ordering::Relaxed);
         self.tx
             .send((hook, reply))
             .await

@@ -64,6 +64,13 @@ async fn verify(
 
 /// Verifies the signature over the raw bytes, journals, and acknowledges.
 async fn receive(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let start = std::time::Instant::now();
+    let response = journal(&state, &headers, body).await;
+    metrics::histogram!("switchboard_webhook_ack_seconds").record(start.elapsed().as_secs_f64());
+    response
+}
+
+async fn journal(state: &AppState, headers: &HeaderMap, body: Bytes) -> Response {
     let Some(sig) = headers.get(signature::HEADER).and_then(|v| v.to_str().ok()) else {
         metrics::counter!("switchboard_webhook_rejected_total", "reason" => "missing_signature")
             .increment(1);
@@ -82,12 +89,7 @@ async fn receive(State(state): State<AppState>, headers: HeaderMap, body: Bytes)
         );
         return StatusCode::UNAUTHORIZED.into_response();
     };
-    let hook = NewWebhook {
-        received_at_ms: UnixMs::now().0,
-        signature: sig.to_owned(),
-        app_id,
-        body: body.to_vec(),
-    };
+    let hook = NewWebhook::new(UnixMs::now().0, sig.to_owned(), app_id, body.to_vec());
     match state.inbound.journal.append(hook).await {
         Ok(_) => {
             // Meta's retries (byte-identical bodies) are recognised when projected.

