@@ -3,7 +3,8 @@
 //! process) on SQLite and on PostgreSQL. Measured: requests/s, messages/s, p50/p99 time to the 200, the server's peak
 //! RSS, and that rows stored = messages sent once the projector caught up. Baseline in the same
 //! run: a bare axum handler that only verifies the signature and journals with the same group
-//! commit. Run: `cargo bench -p switchboard --bench ingest`.
+//! commit. Run: `cargo bench -p switchboard --bench ingest` (needs wrk: `apt-get install wrk`);
+//! `BENCH_ONLY=sqlite|postgres` and `BENCH_PER_POST=1|50` narrow it.
 
 use std::time::{Duration, Instant};
 
@@ -260,7 +261,12 @@ fn main() {
             if !only.is_empty() && !format!("{backend:?}").eq_ignore_ascii_case(&only) {
                 continue;
             }
-            for per_post in [1usize, 50] {
+            // BENCH_PER_POST=1 or 50 runs one body size.
+            let sizes: Vec<usize> = match std::env::var("BENCH_PER_POST").ok().and_then(|v| v.parse().ok()) {
+                Some(n) => vec![n],
+                None => vec![1, 50],
+            };
+            for per_post in sizes {
                 // Baseline.
                 let db = if backend == Backend::Sqlite { sqlite() } else { postgres().await };
                 // Enough distinct bodies for the run (a body sent twice would be Meta's retry).

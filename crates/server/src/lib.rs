@@ -418,7 +418,8 @@ pub fn router(state: AppState) -> Router {
         .layer(webhook_limit)
         .with_state(state.clone())
         .layer(CatchPanicLayer::custom(error::panic_response))
-        .layer(timeout());
+        .layer(timeout())
+        .layer(axum::middleware::map_response(inbound::count_response));
     let rest = Router::new()
         .merge(health::router())
         .nest("/api/v1", api::router())

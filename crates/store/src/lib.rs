@@ -124,8 +124,9 @@ pub(crate) use with_pool;
 
 /// SQLite, once after the upgrade that made the journal append-only: the bodies journaled
 /// before it are claimed in `webhook_dedupe` (another database file, so no SQL migration can),
-/// so that Meta's retry of one of them is recognised as a copy. One transaction: it runs to the
-/// end or not at all, and runs again at the next start if it did not finish.
+/// so that Meta's retry of one of them is recognised as a copy. One statement over the attached
+/// journal, in one transaction: it runs to the end or not at all, and again at the next start if
+/// it did not finish. Dead letters are not claimed: a retry of one deserves another try.
 async fn claim_journaled_bodies(
     journal: &sqlx::SqlitePool,
     writer: &sqlx::SqlitePool,
@@ -136,31 +137,30 @@ async fn claim_journaled_bodies(
     if claimed != 0 {
         return Ok(());
     }
-    let mut tx = writer.begin_write().await?;
-    let mut after = 0;
-    loop {
-        // Dead letters are not claimed: a retry of one deserves another try.
-        let rows: Vec<(i64, String)> = sqlx::query_as(
-            "SELECT id, dedupe_key FROM webhook_journal WHERE id > $1 AND error IS NULL \
-             AND duplicate_of IS NULL ORDER BY id LIMIT 5000",
-        )
-        .bind(after)
-        .fetch_all(journal)
+    let path = journal.connect_options().get_filename().to_owned();
+    let mut conn = writer.acquire().await?;
+    sqlx::query("ATTACH DATABASE $1 AS journal_file")
+        .bind(path.to_string_lossy().into_owned())
+        .execute(&mut *conn)
         .await?;
-        let Some(last) = rows.last() else { break };
-        after = last.0;
-        for (id, key) in &rows {
-            sqlx::query(
-                "INSERT INTO webhook_dedupe (dedupe_key, journal_id) VALUES ($1, $2) \
-                 ON CONFLICT (dedupe_key) DO NOTHING",
-            )
-            .bind(key)
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-        }
+    let claimed = sqlx::query(
+        "INSERT OR IGNORE INTO webhook_dedupe (dedupe_key, journal_id) \
+         SELECT dedupe_key, MIN(id) FROM journal_file.webhook_journal \
+         WHERE error IS NULL AND duplicate_of IS NULL GROUP BY dedupe_key",
+    )
+    .execute(&mut *conn)
+    .await;
+    let detached = sqlx::query("DETACH DATABASE journal_file")
+        .execute(&mut *conn)
+        .await;
+    let claimed = claimed?.rows_affected();
+    detached?;
+    if claimed > 0 {
+        tracing::info!(
+            claimed,
+            "bodies journaled before the upgrade claimed for deduplication"
+        );
     }
-    tx.commit().await?;
     Ok(())
 }
 
@@ -316,6 +316,16 @@ impl Store {
     }
 
     /// A round trip to the database, for readiness checks.
+    /// Tests only: forgets which bodies were claimed for deduplication, as a database from
+    /// before `webhook_dedupe` existed would be.
+    #[cfg(feature = "testing")]
+    pub async fn forget_body_claims(&self) -> Result<(), StoreError> {
+        with_pool!(&self.writer, p => {
+            sqlx::query("DELETE FROM webhook_dedupe").execute(p).await?;
+        });
+        Ok(())
+    }
+
     /// Ok when the database answers (on SQLite, also the journal's writer thread).
     pub async fn ping(&self) -> Result<(), StoreError> {
         with_pool!(&self.pool, p => {

@@ -57,7 +57,7 @@ enum Command {
     Replay(i64, i64),
     /// Answers when the thread can write (for readiness).
     Ping,
-    /// Ends the thread after this group; the connection closes (and checkpoints).
+    /// Ends the writer after this group (and with it the checkpointer).
     Shutdown,
 }
 
@@ -73,6 +73,8 @@ type Reply = oneshot::Sender<Result<Output, StoreError>>;
 #[derive(Clone)]
 pub(crate) struct JournalThread {
     tx: mpsc::Sender<(Command, Reply)>,
+    /// The writer and the checkpointer, joined by [`JournalThread::shutdown`].
+    threads: std::sync::Arc<std::sync::Mutex<Vec<std::thread::JoinHandle<()>>>>,
 }
 
 impl std::fmt::Debug for JournalThread {
@@ -86,24 +88,32 @@ impl JournalThread {
     /// starts the writer thread.
     pub(crate) fn start(path: PathBuf) -> Result<JournalThread, StoreError> {
         let conn = open(&path).map_err(sqlite_journal_error)?;
-        // The writer still checkpoints if the log grows this large (the checkpointer can fall
-        // behind, or never finish while a reader holds an old snapshot), so the log is bounded.
+        // The writer checkpoints itself when the log has grown this large. Under steady load
+        // the log only restarts from there (a restart needs every frame copied when a write
+        // begins, and the writer is always a step ahead of the checkpointer), so that copy
+        // inside a commit still happens, but the checkpointer has done most of it. A reader
+        // holding an old snapshot can hold both back; the file is cut back to 64 MiB after.
         conn.pragma_update(None, "wal_autocheckpoint", WRITER_CHECKPOINT_PAGES)
+            .map_err(sqlite_journal_error)?;
+        conn.pragma_update(None, "journal_size_limit", 64 * 1024 * 1024)
             .map_err(sqlite_journal_error)?;
         let checkpoint_conn = open(&path).map_err(sqlite_journal_error)?;
         let (tx, rx) = mpsc::channel::<(Command, Reply)>();
         let (committed, commits) = mpsc::sync_channel::<()>(1);
         let thread_error =
             |e: std::io::Error| StoreError::Journal(format!("could not start its threads: {e}"));
-        std::thread::Builder::new()
+        let checkpoint = std::thread::Builder::new()
             .name("journal-checkpoint".into())
             .spawn(move || checkpointer(checkpoint_conn, commits))
             .map_err(thread_error)?;
-        std::thread::Builder::new()
+        let writer = std::thread::Builder::new()
             .name("journal-writer".into())
             .spawn(move || writer(conn, rx, committed))
             .map_err(thread_error)?;
-        Ok(JournalThread { tx })
+        Ok(JournalThread {
+            tx,
+            threads: std::sync::Arc::new(std::sync::Mutex::new(vec![writer, checkpoint])),
+        })
     }
 
     async fn call(&self, command: Command) -> Result<Output, StoreError> {
@@ -129,8 +139,21 @@ impl JournalThread {
     }
 
     /// Stops the thread (after what is queued); later calls fail with "stopped".
+    /// Returns once both threads have ended and their connections are closed.
     pub(crate) async fn shutdown(&self) {
         let _ = self.call(Command::Shutdown).await;
+        let threads = std::mem::take(
+            &mut *self
+                .threads
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        );
+        let _ = tokio::task::spawn_blocking(move || {
+            for t in threads {
+                let _ = t.join();
+            }
+        })
+        .await;
     }
 
     pub(crate) async fn replay(&self, from_id: i64, to_id: i64) -> Result<u64, StoreError> {

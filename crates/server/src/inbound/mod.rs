@@ -63,7 +63,22 @@ async fn verify(
 }
 
 /// Verifies the signature over the raw bytes, journals, and acknowledges.
-async fn receive(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+async fn receive(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+) -> Response {
+    let body = match body {
+        Ok(body) => body,
+        Err(rejection) => {
+            // Over the size limit, or the client went away mid-body. Meta retries what it
+            // does not get a 200 for; a limit set too low must show, not drop deliveries.
+            metrics::counter!("switchboard_webhook_rejected_total", "reason" => "body")
+                .increment(1);
+            tracing::warn!(error = %rejection, "webhook body refused");
+            return rejection.into_response();
+        }
+    };
     let start = std::time::Instant::now();
     let response = journal(&state, &headers, body).await;
     metrics::histogram!("switchboard_webhook_ack_seconds").record(start.elapsed().as_secs_f64());
@@ -103,6 +118,24 @@ async fn journal(state: &AppState, headers: &HeaderMap, body: Bytes) -> Response
             StatusCode::SERVICE_UNAVAILABLE.into_response()
         }
     }
+}
+
+/// Counts every response of the webhook route by status, including those made before the
+/// handler runs (body too large) or instead of it (timeout, panic).
+pub async fn count_response(response: Response) -> Response {
+    let status = match response.status().as_u16() {
+        200 => "200",
+        401 => "401",
+        403 => "403",
+        405 => "405",
+        408 => "408",
+        413 => "413",
+        500 => "500",
+        503 => "503",
+        _ => "other",
+    };
+    metrics::counter!("switchboard_webhook_responses_total", "status" => status).increment(1);
+    response
 }
 
 /// What the intake needs: the app secrets to try, the journal writer, and the projector's bell.

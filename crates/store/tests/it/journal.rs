@@ -157,3 +157,23 @@ async fn a_closed_store_refuses_to_journal() {
         assert!(store.ping().await.is_err(), "{:?}", db.backend);
     }
 }
+
+#[tokio::test]
+async fn bodies_journaled_before_the_upgrade_are_recognised_when_retried() {
+    // SQLite only: there the journal is another file and the start claims its bodies; on
+    // PostgreSQL the migration does it in SQL (migrations/postgres/0006).
+    let db = switchboard_store::testing::sqlite();
+    let store = db.store().await;
+    let first = store.append_webhooks(vec![body(7)]).await.unwrap()[0];
+    assert_eq!(project_pending(&store).await, 0);
+    // As after the upgrade: the journal has the body, nothing claims it; the start claims it.
+    store.forget_body_claims().await.unwrap();
+    store.migrate().await.unwrap();
+    let retry = store.append_webhooks(vec![body(7)]).await.unwrap()[0];
+    assert_eq!(project_pending(&store).await, 1);
+    assert_eq!(
+        store.webhook(retry).await.unwrap().duplicate_of,
+        Some(first)
+    );
+    assert_eq!(store.webhook(first).await.unwrap().deliveries, 2);
+}
