@@ -515,10 +515,29 @@ impl Store {
     }
 
     /// Marks journal rows `from..=to` for projection again (idempotent: nothing is applied twice).
+    /// In chunks of ids, each its own write: a replay of millions of rows never holds the
+    /// journal's writer (and the acknowledgements waiting on it) for long. Stopped half-way, it
+    /// has replayed a prefix; running it again is harmless.
     pub async fn replay_webhooks(&self, from_id: i64, to_id: i64) -> Result<u64, StoreError> {
-        if let Some(thread) = &self.journal_thread {
-            return thread.replay(from_id, to_id).await;
+        const CHUNK: i64 = 10_000;
+        // Rows journaled after this point are not projected yet anyway.
+        let last: i64 = with_pool!(&self.journal, p => {
+            let (last,): (i64,) = sqlx::query_as("SELECT COALESCE(MAX(id), 0) FROM webhook_journal").fetch_one(p).await?;
+            last
+        });
+        let to_id = to_id.min(last);
+        let mut changed = 0;
+        let mut start = from_id.max(0);
+        while start <= to_id {
+            let end = start.saturating_add(CHUNK - 1).min(to_id);
+            changed += match &self.journal_thread {
+                Some(thread) => thread.replay(start, end).await?,
+                None => {
+                    with_pool!(&self.journal_writer, p => sqlx::query(REPLAY).bind(start).bind(end).execute(p).await?.rows_affected())
+                }
+            };
+            start = end + 1;
         }
-        with_pool!(&self.journal_writer, p => Ok(sqlx::query(REPLAY).bind(from_id).bind(to_id).execute(p).await?.rows_affected()))
+        Ok(changed)
     }
 }

@@ -177,3 +177,29 @@ async fn bodies_journaled_before_the_upgrade_are_recognised_when_retried() {
     );
     assert_eq!(store.webhook(first).await.unwrap().deliveries, 2);
 }
+
+#[tokio::test]
+async fn a_replay_of_more_rows_than_one_chunk_covers_them_all() {
+    for db in each_backend().await {
+        let store = db.store().await;
+        let ids = store
+            .append_webhooks((0..10_005).map(body).collect())
+            .await
+            .unwrap();
+        assert_eq!(
+            store.replay_webhooks(1, i64::MAX).await.unwrap(),
+            10_005,
+            "{:?}: two chunks",
+            db.backend
+        );
+        assert_eq!(
+            store
+                .replay_webhooks(ids[9_998], ids[10_001])
+                .await
+                .unwrap(),
+            4,
+            "{:?}: a range inside",
+            db.backend
+        );
+    }
+}
