@@ -330,33 +330,14 @@ async fn create(
     }
     // Its estimated cost, against the number's monthly budget.
     let estimate = state.store.campaign_estimate(id).await?;
-    if let Some(budget) = number.monthly_budget_micros {
+    if let Some(budget) = number.monthly_budget_micros
+        && !b.confirm_budget
+    {
         let month = state
             .store
             .number_month_estimate(&number.phone_number_id, &now.month(), Some(id))
             .await?;
-        if month + estimate > budget && !b.confirm_budget {
-            state
-                .store
-                .campaign_action(
-                    id,
-                    CampaignAction::Cancel,
-                    Some("over the monthly budget; not confirmed"),
-                    UnixMs::now().0,
-                )
-                .await?;
-            let d = |m: i64| switchboard_domain::pricing::Micros(m).decimal();
-            return Err(ApiError::Rejected {
-                code: "budget_exceeded",
-                message: format!(
-                    "This campaign is estimated at {}; with {} already this month it would pass the number's monthly budget of {}. Send it again with \"confirm_budget\": true to start it anyway.",
-                    d(estimate),
-                    d(month),
-                    d(budget)
-                ),
-                details: json!({"estimated_cost_micros": estimate, "month_to_date_micros": month, "budget_micros": budget, "cancelled_campaign": id}),
-            });
-        }
+        refuse_over_budget(&state, id, estimate, month, budget, None).await?;
     }
     // And against the team's.
     if let Some(TeamBudget {
@@ -364,33 +345,13 @@ async fn create(
         name,
         budget: Some(budget),
     }) = &team
+        && !b.confirm_budget
     {
         let month = state
             .store
             .team_month_estimate(*team_id, &now.month(), Some(id))
             .await?;
-        if month + estimate > *budget && !b.confirm_budget {
-            state
-                .store
-                .campaign_action(
-                    id,
-                    CampaignAction::Cancel,
-                    Some("over the team's monthly budget; not confirmed"),
-                    UnixMs::now().0,
-                )
-                .await?;
-            let d = |m: i64| switchboard_domain::pricing::Micros(m).decimal();
-            return Err(ApiError::Rejected {
-                code: "team_budget_exceeded",
-                message: format!(
-                    "This campaign is estimated at {}; with {} already this month it would pass the {name} team's monthly budget of {}. Send it again with \"confirm_budget\": true to start it anyway.",
-                    d(estimate),
-                    d(month),
-                    d(*budget)
-                ),
-                details: json!({"team": name, "estimated_cost_micros": estimate, "month_to_date_micros": month, "budget_micros": budget, "cancelled_campaign": id}),
-            });
-        }
+        refuse_over_budget(&state, id, estimate, month, *budget, Some(name)).await?;
     }
     // Everything is queued (paused): start it.
     // Paused meanwhile (the number's quality turned RED)? Then it stays paused, and says why.
@@ -517,4 +478,55 @@ async fn cancel(
     Id(id): Id,
 ) -> Result<Json<Value>, ApiError> {
     act(state, caller, id, CampaignAction::Cancel).await
+}
+
+/// Cancels the campaign and refuses it when its estimate would take the month past a budget:
+/// the number's (`team` None) or the team's.
+async fn refuse_over_budget(
+    state: &AppState,
+    campaign: i64,
+    estimate: i64,
+    month: i64,
+    budget: i64,
+    team: Option<&str>,
+) -> Result<(), ApiError> {
+    if month + estimate <= budget {
+        return Ok(());
+    }
+    let (code, whose, reason) = match team {
+        None => (
+            "budget_exceeded",
+            "the number's".to_owned(),
+            "over the monthly budget; not confirmed",
+        ),
+        Some(name) => (
+            "team_budget_exceeded",
+            format!("the {name} team's"),
+            "over the team's monthly budget; not confirmed",
+        ),
+    };
+    state
+        .store
+        .campaign_action(
+            campaign,
+            CampaignAction::Cancel,
+            Some(reason),
+            UnixMs::now().0,
+        )
+        .await?;
+    let d = |m: i64| switchboard_domain::pricing::Micros(m).decimal();
+    let mut details = json!({"estimated_cost_micros": estimate, "month_to_date_micros": month, "budget_micros": budget, "cancelled_campaign": campaign});
+    if let Some(name) = team {
+        details["team"] = json!(name);
+    }
+    Err(ApiError::Rejected {
+        code,
+        message: format!(
+            "This campaign is estimated at {}; with {} already this month it would pass {whose} monthly budget of {}. Send it again with \"confirm_budget\": true to start it anyway.",
+            d(estimate),
+            d(month),
+            d(budget)
+        ),
+        details,
+    })
 }

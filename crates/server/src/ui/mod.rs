@@ -254,18 +254,21 @@ pub struct ListItem {
 
 struct Lookup {
     users: HashMap<i64, String>,
+    /// People who can hold a conversation (not disabled), by name: the transfer list.
+    agents: Vec<(i64, String)>,
     numbers: HashMap<String, String>,
 }
 
 impl Lookup {
     async fn load(state: &AppState) -> Result<Lookup, ApiError> {
-        let users = state
-            .store
-            .users()
-            .await?
-            .into_iter()
-            .map(|u| (u.id, u.name))
+        let all = state.store.users().await?;
+        let mut agents: Vec<(i64, String)> = all
+            .iter()
+            .filter(|u| u.disabled_at_ms.is_none())
+            .map(|u| (u.id, u.name.clone()))
             .collect();
+        agents.sort_by(|a, b| a.1.cmp(&b.1));
+        let users = all.into_iter().map(|u| (u.id, u.name)).collect();
         let numbers = state
             .config
             .numbers
@@ -280,7 +283,11 @@ impl Lookup {
                 )
             })
             .collect();
-        Ok(Lookup { users, numbers })
+        Ok(Lookup {
+            users,
+            agents,
+            numbers,
+        })
     }
 
     fn user(&self, id: Option<i64>) -> String {
@@ -586,15 +593,7 @@ async fn pane(state: &AppState, agent: &Agent, id: i64, lookup: &Lookup) -> Resu
         .filter(|o| o.id != c.id)
         .map(|o| (o.id, lookup.number(&o.phone_number_id), o.status))
         .collect();
-    let mut agents: Vec<(i64, String)> = state
-        .store
-        .users()
-        .await?
-        .into_iter()
-        .filter(|u| u.disabled_at_ms.is_none())
-        .map(|u| (u.id, u.name))
-        .collect();
-    agents.sort_by(|a, b| a.1.cmp(&b.1));
+    let agents = lookup.agents.clone();
     let display = view::display_name(&c);
     Ok(Pane {
         name: display.clone(),
