@@ -205,8 +205,9 @@ const INSERT_REPLY: &str = "INSERT INTO outbound (idempotency_key, request_hash,
        decision, business_initiated, next_attempt_at_ms, created_by, created_at_ms, updated_at_ms, reached_at_ms) \
      VALUES ($1, '', $2, $3, $4, 'text', 'SERVICE', 0, $5, 'queued', $6, FALSE, $7, 'consent_keyword', $7, $7, $7) \
      ON CONFLICT (idempotency_key) DO NOTHING RETURNING id";
-const MARK_PROJECTED: &str = "UPDATE webhook_journal SET projected_at_ms = $2, error = NULL, duplicate_of = NULL WHERE id = $1";
-const MARK_DEAD: &str = "UPDATE webhook_journal SET projected_at_ms = $2, error = $3 WHERE id = $1";
+/// Marks a journal row projected at `$2`; a dead letter when `$3` (the error) is set, else a
+/// plain projected row. (SQLite's journal writer marks with it too.)
+pub(crate) const MARK_PROJECTED: &str = "UPDATE webhook_journal SET projected_at_ms = $2, error = $3, duplicate_of = NULL WHERE id = $1";
 /// The first journal row with this body; a replay of that row finds itself.
 const CLAIM_BODY: &str = "INSERT INTO webhook_dedupe (dedupe_key, journal_id) VALUES ($1, $2) \
      ON CONFLICT (dedupe_key) DO UPDATE SET journal_id = webhook_dedupe.journal_id RETURNING journal_id";
@@ -219,7 +220,7 @@ const UNPROJECTED: &str = concat!(
     crate::journal::journal_columns!(),
     " FROM webhook_journal WHERE projected_at_ms IS NULL ORDER BY id LIMIT $1"
 );
-const REPLAY: &str =
+pub(crate) const REPLAY: &str =
     "UPDATE webhook_journal SET projected_at_ms = NULL, error = NULL WHERE id >= $1 AND id <= $2";
 
 /// One body of SQL per use case, written once for both backends.
@@ -463,7 +464,7 @@ impl Store {
                 }
             }
             if separate_journal.is_none() {
-                sqlx::query(MARK_PROJECTED).bind(journal_id).bind(now_ms).execute(&mut *tx).await?;
+                sqlx::query(MARK_PROJECTED).bind(journal_id).bind(now_ms).bind(None::<&str>).execute(&mut *tx).await?;
             }
             }
             tx.commit().await?;
@@ -501,7 +502,7 @@ impl Store {
             return thread.mark(vec![mark], now_ms).await;
         }
         with_pool!(&self.journal_writer, p => {
-            sqlx::query(MARK_DEAD).bind(journal_id).bind(now_ms).bind(error).execute(p).await?;
+            sqlx::query(MARK_PROJECTED).bind(journal_id).bind(now_ms).bind(error).execute(p).await?;
             Ok(())
         })
     }

@@ -15,7 +15,7 @@
 //! acknowledgement waiting on it, rarely has anything to do.
 
 use std::path::PathBuf;
-use std::sync::mpsc;
+use std::sync::{LazyLock, mpsc};
 use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags, params};
@@ -23,7 +23,7 @@ use tokio::sync::oneshot;
 
 use crate::StoreError;
 use crate::error::sqlite_journal_error;
-use crate::inbound::{COUNT_DELIVERY, MARK_DUPLICATE};
+use crate::inbound::{COUNT_DELIVERY, MARK_DUPLICATE, MARK_PROJECTED, REPLAY};
 use crate::journal::NewWebhook;
 
 /// Most commands in one transaction.
@@ -37,9 +37,6 @@ const CHECKPOINT_EVERY: Duration = Duration::from_millis(20);
 
 const INSERT: &str = "INSERT INTO webhook_journal (received_at_ms, dedupe_key, signature, app_id, body) \
      VALUES (?1, ?2, ?3, ?4, ?5)";
-const MARK: &str = "UPDATE webhook_journal SET projected_at_ms = ?2, error = ?3, duplicate_of = NULL WHERE id = ?1";
-const REPLAY: &str =
-    "UPDATE webhook_journal SET projected_at_ms = NULL, error = NULL WHERE id >= ?1 AND id <= ?2";
 
 /// A journal row the projector is done with.
 pub(crate) struct Mark {
@@ -164,10 +161,16 @@ impl JournalThread {
     }
 }
 
-/// The shared statement with SQLite's numbered parameters (`$1` → `?1`).
+/// The shared statement with SQLite's numbered parameters (`$1` → `?1`; a bare `$1` is a named
+/// parameter to SQLite, numbered by first appearance, which would bind `$2 … $1` out of order).
 fn sqlite(sql: &str) -> String {
     sql.replace('$', "?")
 }
+
+static MARK: LazyLock<String> = LazyLock::new(|| sqlite(MARK_PROJECTED));
+static COUNT: LazyLock<String> = LazyLock::new(|| sqlite(COUNT_DELIVERY));
+static DUPLICATE: LazyLock<String> = LazyLock::new(|| sqlite(MARK_DUPLICATE));
+static REPLAY_ROWS: LazyLock<String> = LazyLock::new(|| sqlite(REPLAY));
 
 fn stopped() -> StoreError {
     StoreError::Journal("its writer thread has stopped".into())
@@ -288,13 +291,12 @@ fn run(tx: &Connection, command: &Command) -> rusqlite::Result<Output> {
             for row in rows {
                 match row.duplicate_of {
                     None => {
-                        tx.prepare_cached(MARK)?
+                        tx.prepare_cached(&MARK)?
                             .execute(params![row.id, now_ms, row.error])?;
                     }
                     Some(first) => {
-                        tx.prepare_cached(&sqlite(COUNT_DELIVERY))?
-                            .execute(params![first, row.id])?;
-                        tx.prepare_cached(&sqlite(MARK_DUPLICATE))?
+                        tx.prepare_cached(&COUNT)?.execute(params![first, row.id])?;
+                        tx.prepare_cached(&DUPLICATE)?
                             .execute(params![row.id, now_ms, first])?;
                     }
                 }
@@ -302,7 +304,7 @@ fn run(tx: &Connection, command: &Command) -> rusqlite::Result<Output> {
             Output::Changed(rows.len() as u64)
         }
         Command::Replay(from, to) => {
-            Output::Changed(tx.prepare_cached(REPLAY)?.execute([from, to])? as u64)
+            Output::Changed(tx.prepare_cached(&REPLAY_ROWS)?.execute([from, to])? as u64)
         }
         Command::Ping => {
             tx.query_row("SELECT 1", [], |_| Ok(()))?;

@@ -37,8 +37,8 @@ pub struct Projector {
 /// The longest the projector defers to the intake before taking its turn anyway.
 const MAX_DEFER: Duration = Duration::from_millis(100);
 /// The window in which the intake's pace is measured.
-const QUIET: Duration = Duration::from_millis(2);
-/// Bodies per [`QUIET`] window from which the intake counts as busy (2,500 a second).
+const PACE_WINDOW: Duration = Duration::from_millis(2);
+/// Bodies per [`PACE_WINDOW`] window from which the intake counts as busy (2,500 a second).
 const BUSY_APPENDS: u64 = 5;
 
 /// What one pass did.
@@ -69,7 +69,7 @@ impl Projector {
     }
 
     /// Defers to the intake while it is busy, [`MAX_DEFER`] at most: busy means at least
-    /// [`BUSY_APPENDS`] new bodies in a [`QUIET`] window (2,500 a second, about what projection
+    /// [`BUSY_APPENDS`] new bodies in a [`PACE_WINDOW`] window (2,500 a second, about what projection
     /// keeps up with: above it the backlog grows whatever the projector does, and the CPU is
     /// better spent acknowledging Meta). Below that rate it goes at once, so a steady stream of
     /// statuses is projected as it comes. (Waiting for "nothing pending" let the projector in
@@ -77,11 +77,13 @@ impl Projector {
     async fn defer_to_intake(&self) {
         let start = std::time::Instant::now();
         let mut seen = self.intake.appended.load(Ordering::Relaxed);
-        if self.intake.pending.load(Ordering::SeqCst) == 0 && seen == self.last_seen() {
+        if self.intake.pending.load(Ordering::SeqCst) == 0
+            && seen == self.seen.load(Ordering::Relaxed)
+        {
             return; // nothing new since the last pass: no wait
         }
         while start.elapsed() < MAX_DEFER {
-            tokio::time::sleep(QUIET).await;
+            tokio::time::sleep(PACE_WINDOW).await;
             let now = self.intake.appended.load(Ordering::Relaxed);
             let arrived = now - seen;
             seen = now;
@@ -90,10 +92,6 @@ impl Projector {
             }
         }
         self.seen.store(seen, Ordering::Relaxed);
-    }
-
-    fn last_seen(&self) -> u64 {
-        self.seen.load(Ordering::Relaxed)
     }
 
     /// Projects up to `limit` pending journal rows, oldest first.

@@ -132,6 +132,16 @@ async fn wait_text(c: &Client, css: &str, needle: &str, secs: u64, what: &str) {
 }
 
 /// Clicks `css`, finding it again if the live updates replaced it meanwhile.
+/// The text of the element `css` matches (it must be on the page).
+async fn text_of(c: &Client, css: &str) -> String {
+    c.find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
+        .text()
+        .await
+        .unwrap()
+}
+
 async fn click(c: &Client, css: &str) {
     for _ in 0..20 {
         match c.find(Locator::Css(css)).await {
@@ -454,13 +464,7 @@ async fn admin_screens_and_phone_layout_in_real_chromium() {
     name.send_keys("shop-backend").await.unwrap();
     click(&c, "#key-form button").await;
     wait_for(&c, "#key-secret:not([hidden])", 5, "key shown").await;
-    let key = c
-        .find(Locator::Css("#key-plaintext"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let key = text_of(&c, "#key-plaintext").await;
     assert!(key.starts_with("sbk_"), "{key}");
     let who = app.get_json("/api/v1/whoami", &key).await;
     assert_eq!(who["name"], "shop-backend", "the key shown works");
@@ -503,26 +507,14 @@ async fn admin_screens_and_phone_layout_in_real_chromium() {
     for _ in 0..20 {
         click(&c, "#template-plan").await;
         tokio::time::sleep(Duration::from_millis(250)).await;
-        let t = c
-            .find(Locator::Css("#template-findings"))
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let t = text_of(&c, "#template-findings").await;
         if t.contains("order_shipped (en_US)") {
             shown = true;
             break;
         }
     }
     assert!(shown, "the plan was never shown on the reloaded page");
-    let plan = c
-        .find(Locator::Css("#template-findings"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let plan = text_of(&c, "#template-findings").await;
     assert!(plan.starts_with("= same"), "{plan}");
     screenshot(&c, "templates").await;
 
