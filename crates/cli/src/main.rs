@@ -387,7 +387,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 let password =
                     password.unwrap_or_else(switchboard_server::agents::generate_password);
                 anyhow::ensure!(
-                    password.chars().count() >= 12,
+                    password.chars().count() >= switchboard_server::agents::MIN_PASSWORD_CHARS,
                     "the password must have at least 12 characters"
                 );
                 let config = load_config(&config)?;

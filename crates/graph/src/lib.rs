@@ -10,6 +10,10 @@
 //! costs ~25 s of C build on two cores for nothing we need). Base URL and API version are
 //! configurable so the same client talks to Meta or to the emulator.
 
+pub mod target;
+
+pub use reqwest::Url;
+
 use std::sync::Once;
 use std::time::Duration;
 
@@ -42,6 +46,28 @@ pub fn http_client(timeout: Duration) -> reqwest::Client {
         .expect("a client with a crypto provider installed builds")
 }
 
+/// A client for URLs someone else chose: it connects to public addresses only and follows a
+/// redirect only to a public address (a name is checked when resolved, by [`target::PublicOnly`]).
+fn public_only_client(timeout: Duration) -> reqwest::Client {
+    install_crypto_provider();
+    reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(10))
+        .timeout(timeout)
+        .dns_resolver(target::PublicOnly)
+        .redirect(reqwest::redirect::Policy::custom(|attempt| {
+            if attempt.previous().len() >= 5 {
+                attempt.error("too many redirects")
+            } else if let Some(why) = target::refuse_literal(attempt.url()) {
+                attempt.error(why)
+            } else {
+                attempt.follow()
+            }
+        }))
+        .user_agent(concat!("switchboard/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .expect("a client with a crypto provider installed builds")
+}
+
 /// A failed Graph call.
 #[derive(Debug, thiserror::Error)]
 pub enum GraphCallError {
@@ -60,6 +86,10 @@ pub enum GraphCallError {
     /// A 2xx answer that did not parse.
     #[error("unexpected response: {0}")]
     Decode(String),
+    /// Not sent: the target is not one the server may fetch from ([`target`]), or the answer
+    /// is larger than the caller accepts.
+    #[error("refused: {0}")]
+    Refused(String),
 }
 
 impl GraphCallError {
@@ -82,6 +112,7 @@ impl GraphCallError {
             GraphCallError::Http { .. } => RetryClass::Permanent,
             GraphCallError::Connect(_) | GraphCallError::NoAnswer(_) => RetryClass::Transient,
             GraphCallError::Decode(_) => RetryClass::Transient,
+            GraphCallError::Refused(_) => RetryClass::Permanent,
         }
     }
 
@@ -127,25 +158,33 @@ pub struct MediaInfo {
 #[derive(Clone)]
 pub struct GraphClient {
     http: reqwest::Client,
+    /// For URLs someone else chose (media downloads): public addresses only.
+    downloads: reqwest::Client,
+    /// The operator lets downloads reach private addresses (development only).
+    allow_private: bool,
     base_url: String,
     version: String,
 }
 
 impl GraphClient {
     pub fn new(base_url: &str, version: &str, timeout: Duration) -> Self {
+        Self::with_client(http_client(timeout), base_url, version)
+    }
+
+    pub fn with_client(http: reqwest::Client, base_url: &str, version: &str) -> Self {
         GraphClient {
-            http: http_client(timeout),
+            downloads: public_only_client(Duration::from_secs(60)),
+            allow_private: false,
+            http,
             base_url: base_url.trim_end_matches('/').to_owned(),
             version: version.to_owned(),
         }
     }
 
-    pub fn with_client(http: reqwest::Client, base_url: &str, version: &str) -> Self {
-        GraphClient {
-            http,
-            base_url: base_url.trim_end_matches('/').to_owned(),
-            version: version.to_owned(),
-        }
+    /// Lets downloads reach private, loopback and link-local addresses (development only).
+    pub fn allowing_private_targets(mut self, allow: bool) -> Self {
+        self.allow_private = allow;
+        self
     }
 
     fn url(&self, path: &str) -> String {
@@ -288,24 +327,66 @@ impl GraphClient {
         Self::call(self.request(reqwest::Method::GET, media_id, token)).await
     }
 
-    /// Downloads a media URL with the bearer token. An expired URL answers 404
-    /// (`Http { status: 404 }`): retrieve a new one with [`GraphClient::media_info`].
-    pub async fn download(&self, url: &str, token: &SecretString) -> Result<Bytes, GraphCallError> {
-        let resp = self
-            .http
-            .get(url)
+    /// Downloads a media URL with the bearer token, `max_bytes` at most (read as it arrives,
+    /// never held whole past the limit). An expired URL answers 404 (`Http { status: 404 }`):
+    /// retrieve a new one with [`GraphClient::media_info`]. The Graph API's own host is
+    /// trusted; any other must be a public address ([`target`]).
+    pub async fn download(
+        &self,
+        url: &str,
+        token: &SecretString,
+        max_bytes: u64,
+    ) -> Result<Bytes, GraphCallError> {
+        let parsed = reqwest::Url::parse(url)
+            .map_err(|e| GraphCallError::Refused(format!("not a URL: {e}")))?;
+        let own =
+            reqwest::Url::parse(&self.base_url).is_ok_and(|base| base.origin() == parsed.origin());
+        if !own && !matches!(parsed.scheme(), "https" | "http") {
+            return Err(GraphCallError::Refused(format!(
+                "{} URLs are not downloaded",
+                parsed.scheme()
+            )));
+        }
+        let client = if own || self.allow_private {
+            &self.http
+        } else if let Some(why) = target::refuse_literal(&parsed) {
+            return Err(GraphCallError::Refused(why));
+        } else {
+            &self.downloads
+        };
+        let mut resp = client
+            .get(parsed)
             .bearer_auth(token.expose_secret())
             .send()
             .await
-            .map_err(transport)?;
+            .map_err(|e| {
+                if e.is_connect() && e.to_string().contains("public address") {
+                    GraphCallError::Refused(e.to_string())
+                } else {
+                    transport(e)
+                }
+            })?;
         let status = resp.status().as_u16();
-        if (200..300).contains(&status) {
-            resp.bytes()
-                .await
-                .map_err(|e| GraphCallError::NoAnswer(e.to_string()))
-        } else {
-            Err(GraphCallError::Http { status })
+        if !(200..300).contains(&status) {
+            return Err(GraphCallError::Http { status });
         }
+        let too_big =
+            |n: u64| GraphCallError::Refused(format!("more than {max_bytes} bytes ({n})"));
+        if let Some(n) = resp.content_length().filter(|n| *n > max_bytes) {
+            return Err(too_big(n));
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = resp
+            .chunk()
+            .await
+            .map_err(|e| GraphCallError::NoAnswer(e.to_string()))?
+        {
+            body.extend_from_slice(&chunk);
+            if body.len() as u64 > max_bytes {
+                return Err(too_big(body.len() as u64));
+            }
+        }
+        Ok(body.into())
     }
 
     /// `GET /{waba-id}/message_templates`, one page (`after` is the previous page's cursor).

@@ -7,6 +7,7 @@
 //! session, and unsafe methods without the session's CSRF token are refused.
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -24,6 +25,8 @@ use crate::error::ApiError;
 
 pub const SESSION_COOKIE: &str = "sb_session";
 pub const CSRF_HEADER: &str = "x-csrf-token";
+/// The least length of a password, for the API and `switchboard users add`.
+pub const MIN_PASSWORD_CHARS: usize = 12;
 /// How long a session lives.
 pub const SESSION_MS: i64 = 12 * 3_600_000;
 
@@ -63,40 +66,133 @@ pub fn generate_password() -> String {
         .collect()
 }
 
-/// Failed logins per account: after `MAX_FAILURES` within `WINDOW`, the account's logins are
-/// refused until the window passes (a correct password included, so guessing gains nothing).
+/// Failed logins per account and per client address: after `MAX_FAILURES` for an account (or
+/// `MAX_ADDRESS_FAILURES` from one address) within `WINDOW`, logins are refused until the window
+/// passes, a correct password included, so guessing gains nothing. An unknown account is counted
+/// like a known one, so the answer never tells whether an account exists. The address limit keeps
+/// one client from guessing across many accounts (or locking them all out).
 #[derive(Default)]
 pub struct LoginLimiter {
-    failures: Mutex<HashMap<String, (u32, Instant)>>,
+    accounts: Failures,
+    addresses: Failures,
 }
 
+#[derive(Default)]
+struct Failures(Mutex<HashMap<String, (u32, Instant)>>);
+
 const MAX_FAILURES: u32 = 5;
+const MAX_ADDRESS_FAILURES: u32 = 30;
 const WINDOW: Duration = Duration::from_secs(15 * 60);
 
-impl LoginLimiter {
-    /// Reserves an attempt: counted as failed until [`LoginLimiter::succeeded`] clears it, so
-    /// parallel guesses cannot all pass the check. `Err(seconds to wait)` when locked out.
-    pub fn check(&self, email: &str) -> Result<(), u64> {
-        let mut m = self.failures.lock().expect("not poisoned");
+impl Failures {
+    /// Reserves an attempt (counted as failed until cleared); `Err(seconds to wait)` past `max`.
+    fn reserve(&self, key: &str, max: u32) -> Result<(), u64> {
+        let mut m = self.0.lock().expect("not poisoned");
         if m.len() > 100_000 {
             m.retain(|_, (_, since)| since.elapsed() < WINDOW);
         }
-        let e = m.entry(email.to_owned()).or_insert((0, Instant::now()));
+        let e = m.entry(key.to_owned()).or_insert((0, Instant::now()));
         if e.1.elapsed() >= WINDOW {
             *e = (0, Instant::now());
         }
-        if e.0 >= MAX_FAILURES {
+        if e.0 >= max {
             return Err((WINDOW - e.1.elapsed()).as_secs().max(1));
         }
         e.0 += 1;
         Ok(())
     }
 
-    /// A failed attempt (already counted by [`LoginLimiter::check`]).
-    pub fn failed(&self, _email: &str) {}
+    fn release(&self, key: &str) {
+        if let Some(e) = self.0.lock().expect("not poisoned").get_mut(key) {
+            e.0 = e.0.saturating_sub(1);
+        }
+    }
 
-    pub fn succeeded(&self, email: &str) {
-        self.failures.lock().expect("not poisoned").remove(email);
+    fn clear(&self, key: &str) {
+        self.0.lock().expect("not poisoned").remove(key);
+    }
+}
+
+impl LoginLimiter {
+    /// Reserves an attempt for the account and the address: counted as failed until
+    /// [`LoginLimiter::succeeded`], so parallel guesses cannot all pass the check.
+    /// `Err(seconds to wait)` when either is locked out.
+    pub fn check(&self, email: &str, addr: Option<IpAddr>) -> Result<(), u64> {
+        let addr = addr.map(|a| a.to_string());
+        if let Some(a) = &addr {
+            self.addresses.reserve(a, MAX_ADDRESS_FAILURES)?;
+        }
+        self.accounts.reserve(email, MAX_FAILURES).inspect_err(|_| {
+            if let Some(a) = &addr {
+                self.addresses.release(a);
+            }
+        })
+    }
+
+    /// A correct password: the account's failures are forgotten; the address keeps the failures
+    /// it made, less this attempt (a valid account must not wash a guesser's record clean).
+    pub fn succeeded(&self, email: &str, addr: Option<IpAddr>) {
+        self.accounts.clear(email);
+        if let Some(a) = addr {
+            self.addresses.release(&a.to_string());
+        }
+    }
+}
+
+/// The client's address: the connection's peer, or the first `X-Forwarded-For` hop when the
+/// operator says a proxy sets it (`http.trust_forwarded`). `None` when unknown.
+pub struct ClientAddr(pub Option<IpAddr>);
+
+impl FromRequestParts<AppState> for ClientAddr {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(ClientAddr(client_addr(
+            parts,
+            state.config.http.trust_forwarded,
+        )))
+    }
+}
+
+pub fn client_addr(parts: &Parts, trust_forwarded: bool) -> Option<IpAddr> {
+    let forwarded = trust_forwarded
+        .then(|| parts.headers.get("x-forwarded-for")?.to_str().ok())
+        .flatten()
+        .and_then(|v| v.split(',').next()?.trim().parse().ok());
+    forwarded.or_else(|| {
+        parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|c| c.0.ip())
+    })
+}
+
+/// A browser's cross-site request: its `Origin` names another host than the one it was sent
+/// to, or `Sec-Fetch-Site` says `cross-site`. A second line behind the CSRF token (and the
+/// only one where there is no session yet, the login).
+pub fn cross_site(parts: &Parts) -> bool {
+    let h = &parts.headers;
+    if h.get("sec-fetch-site").and_then(|v| v.to_str().ok()) == Some("cross-site") {
+        return true;
+    }
+    let Some(origin) = h.get(axum::http::header::ORIGIN) else {
+        return false;
+    };
+    let host = h
+        .get(axum::http::header::HOST)
+        .and_then(|v| v.to_str().ok());
+    let origin_host = origin
+        .to_str()
+        .ok()
+        .and_then(|o| o.split_once("://"))
+        .map(|(_, rest)| rest);
+    match (origin_host, host) {
+        (Some(o), Some(h)) => !o.eq_ignore_ascii_case(h),
+        // `Origin: null` (sandboxed frames, some redirects) or no Host: not provably ours.
+        _ => true,
     }
 }
 
@@ -146,6 +242,9 @@ impl FromRequestParts<AppState> for Agent {
             .await?
             .ok_or(ApiError::NotLoggedIn)?;
         if !parts.method.is_safe() {
+            if cross_site(parts) {
+                return Err(ApiError::Csrf);
+            }
             let sent = parts
                 .headers
                 .get(CSRF_HEADER)
@@ -155,6 +254,7 @@ impl FromRequestParts<AppState> for Agent {
                 return Err(ApiError::Csrf);
             }
         }
+        state.limits.request(&format!("u{}", user.id))?;
         let role = Role::parse(&user.role).unwrap_or(Role::Agent);
         Ok(Agent {
             user,
@@ -200,13 +300,31 @@ mod tests {
     fn five_failures_lock_the_account_for_a_while() {
         let l = LoginLimiter::default();
         for _ in 0..5 {
-            assert!(l.check("a@x").is_ok());
-            l.failed("a@x");
+            assert!(l.check("a@x", None).is_ok());
         }
         // Checks count even before their outcome is known (parallel guesses).
-        assert!(l.check("a@x").is_err());
-        assert!(l.check("b@x").is_ok(), "per account");
-        l.succeeded("a@x");
-        assert!(l.check("a@x").is_ok());
+        assert!(l.check("a@x", None).is_err());
+        assert!(l.check("b@x", None).is_ok(), "per account");
+        l.succeeded("a@x", None);
+        assert!(l.check("a@x", None).is_ok());
+    }
+
+    #[test]
+    fn one_address_guessing_across_accounts_is_stopped_and_a_success_does_not_clear_it() {
+        let l = LoginLimiter::default();
+        let guesser: IpAddr = "203.0.113.9".parse().unwrap();
+        let other: IpAddr = "198.51.100.1".parse().unwrap();
+        for i in 0..MAX_ADDRESS_FAILURES - 1 {
+            assert!(l.check(&format!("user{i}@x"), Some(guesser)).is_ok());
+        }
+        // The guesser's own valid account does not wash the record clean.
+        assert!(l.check("mine@x", Some(guesser)).is_ok());
+        l.succeeded("mine@x", Some(guesser));
+        assert!(l.check("next@x", Some(guesser)).is_ok());
+        assert!(l.check("another@x", Some(guesser)).is_err(), "per address");
+        assert!(
+            l.check("another@x", Some(other)).is_ok(),
+            "others unaffected"
+        );
     }
 }

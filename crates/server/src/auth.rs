@@ -71,12 +71,11 @@ impl ApiCaller {
     /// keys) and admins: an agent in the inbox replies in a conversation they hold.
     pub fn require_integration(&self, what: &str) -> Result<(), ApiError> {
         if self.user_id.is_some() && self.role != Role::Admin {
-            return Err(ApiError::Rejected {
+            return Err(ApiError::Denied {
                 code: "agents_reply_in_conversations",
                 message: format!(
                     "Agents cannot {what} from the inbox; reply in a conversation you hold (POST /api/v1/conversations/{{id}}/reply), or use an API key."
                 ),
-                details: serde_json::Value::Null,
             });
         }
         Ok(())
@@ -95,6 +94,14 @@ impl ApiCaller {
         match self.user_id {
             Some(u) => format!("u{u}"),
             None => self.key_id.to_string(),
+        }
+    }
+
+    /// Whose share of the request and stream limits this is: `k3` for key 3, `u5` for person 5.
+    pub fn limit_key(&self) -> String {
+        match self.user_id {
+            Some(u) => format!("u{u}"),
+            None => format!("k{}", self.key_id),
         }
     }
 
@@ -144,6 +151,7 @@ impl FromRequestParts<AppState> for ApiCaller {
             .ok_or(ApiError::InvalidCredentials)?;
         // Last use is kept to the minute: a write on every request would put the API's reads
         // behind SQLite's single writer.
+        state.limits.request(&format!("k{}", record.id))?; // as `limit_key`
         let now = UnixMs::now().0;
         if record.last_used_at_ms.is_none_or(|t| now - t >= 60_000) {
             state.store.touch_api_key(record.id, now).await?;

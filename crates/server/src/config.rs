@@ -88,6 +88,42 @@ pub const SETTINGS: &[Setting] = &[
         doc: "Largest webhook body accepted (Meta sends at most 3 MB).",
     },
     Setting {
+        key: "webhook.previous_app_secrets",
+        env: Some("SWITCHBOARD_PREVIOUS_APP_SECRETS"),
+        default: "",
+        doc: "App secrets still accepted on webhooks while you rotate a Meta app's secret (comma separated in the environment, a list in the file). Secret. Remove them once Meta signs with the new secret.",
+    },
+    Setting {
+        key: "http.secure_cookies",
+        env: Some("SWITCHBOARD_SECURE_COOKIES"),
+        default: "false",
+        doc: "Always mark the session cookie `Secure`. Set it when a TLS proxy serves the inbox over https; without it the cookie is `Secure` only when the proxy sends `X-Forwarded-Proto: https`.",
+    },
+    Setting {
+        key: "http.trust_forwarded",
+        env: Some("SWITCHBOARD_TRUST_FORWARDED"),
+        default: "false",
+        doc: "Take the client's address from `X-Forwarded-For` (per-address login limits). Only behind a proxy that sets that header: otherwise anyone can claim any address.",
+    },
+    Setting {
+        key: "http.requests_per_minute",
+        env: Some("SWITCHBOARD_REQUESTS_PER_MINUTE"),
+        default: "6000",
+        doc: "API requests a minute allowed per API key or logged-in person, with bursts of up to a tenth of it at once; more are answered 429 with `Retry-After`. 0 turns the limit off. Meta's webhooks are never limited.",
+    },
+    Setting {
+        key: "http.event_streams_per_user",
+        env: Some("SWITCHBOARD_EVENT_STREAMS_PER_USER"),
+        default: "8",
+        doc: "Live-update streams (`GET /api/v1/events`) one person or API key may hold open at once (a browser tab holds one); a further one is answered 429.",
+    },
+    Setting {
+        key: "http.allow_private_targets",
+        env: Some("SWITCHBOARD_ALLOW_PRIVATE_TARGETS"),
+        default: "false",
+        doc: "Let media links in sends, and URLs the server downloads from, point at private, loopback and link-local addresses. For development only; the Graph API's own address (`graph.base_url`) is always allowed.",
+    },
+    Setting {
         key: "dev.clock_url",
         env: Some("SWITCHBOARD_DEV_CLOCK_URL"),
         default: "",
@@ -217,7 +253,19 @@ pub struct Config {
     pub dev_clock_url: Option<String>,
     pub outbound: OutboundConfig,
     pub consent: ConsentConfig,
+    pub http: HttpConfig,
     pub numbers: Vec<NumberConfig>,
+}
+
+/// How the public listener treats its clients: cookies, proxies, limits, what it may fetch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpConfig {
+    pub secure_cookies: bool,
+    pub trust_forwarded: bool,
+    /// 0: no limit.
+    pub requests_per_minute: u32,
+    pub event_streams_per_user: u32,
+    pub allow_private_targets: bool,
 }
 
 /// Consent keywords and the automatic replies to them.
@@ -262,6 +310,8 @@ pub struct GraphConfig {
 pub struct WebhookConfig {
     pub verify_token: Option<SecretString>,
     pub max_body_bytes: usize,
+    /// Old app secrets still accepted during a rotation.
+    pub previous_app_secrets: Vec<SecretString>,
 }
 
 /// One sending number.
@@ -367,7 +417,19 @@ struct FileConfig {
     #[serde(default)]
     consent: FileConsent,
     #[serde(default)]
+    http: FileHttp,
+    #[serde(default)]
     numbers: Vec<FileNumber>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileHttp {
+    secure_cookies: Option<bool>,
+    trust_forwarded: Option<bool>,
+    requests_per_minute: Option<i64>,
+    event_streams_per_user: Option<i64>,
+    allow_private_targets: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -421,6 +483,7 @@ struct FileGraph {
 struct FileWebhook {
     verify_token: Option<String>,
     max_body_bytes: Option<i64>,
+    previous_app_secrets: Option<Vec<String>>,
 }
 
 #[derive(Debug, Default, Clone, Deserialize)]
@@ -564,9 +627,55 @@ impl Config {
             600,
         );
 
+        // An empty token would let an empty `hub.verify_token` through: it counts as unset.
         let verify_token = env("SWITCHBOARD_VERIFY_TOKEN")
             .or(file.webhook.verify_token)
+            .filter(|t| !t.is_empty())
             .map(SecretString::from);
+        let previous_app_secrets = env("SWITCHBOARD_PREVIOUS_APP_SECRETS")
+            .map(|v| v.split(',').map(|s| s.trim().to_owned()).collect())
+            .or(file.webhook.previous_app_secrets)
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|s: &String| !s.is_empty())
+            .map(SecretString::from)
+            .collect();
+        let http = HttpConfig {
+            secure_cookies: bool_setting(
+                &mut problems,
+                "http.secure_cookies",
+                env("SWITCHBOARD_SECURE_COOKIES"),
+                file.http.secure_cookies,
+            ),
+            trust_forwarded: bool_setting(
+                &mut problems,
+                "http.trust_forwarded",
+                env("SWITCHBOARD_TRUST_FORWARDED"),
+                file.http.trust_forwarded,
+            ),
+            requests_per_minute: int_setting(
+                &mut problems,
+                "http.requests_per_minute",
+                env("SWITCHBOARD_REQUESTS_PER_MINUTE"),
+                file.http.requests_per_minute,
+                0,
+                10_000_000,
+            ) as u32,
+            event_streams_per_user: int_setting(
+                &mut problems,
+                "http.event_streams_per_user",
+                env("SWITCHBOARD_EVENT_STREAMS_PER_USER"),
+                file.http.event_streams_per_user,
+                1,
+                100_000,
+            ) as u32,
+            allow_private_targets: bool_setting(
+                &mut problems,
+                "http.allow_private_targets",
+                env("SWITCHBOARD_ALLOW_PRIVATE_TARGETS"),
+                file.http.allow_private_targets,
+            ),
+        };
         let max_body_bytes = int_setting(
             &mut problems,
             "webhook.max_body_bytes",
@@ -736,22 +845,31 @@ impl Config {
             webhook: WebhookConfig {
                 verify_token,
                 max_body_bytes,
+                previous_app_secrets,
             },
             media_dir: media_dir.into(),
             dev_clock_url,
             outbound,
             consent,
+            http,
             numbers,
         })
     }
 
-    /// The distinct app secrets webhooks may be signed with, with the app id each belongs to.
+    /// The distinct app secrets webhooks may be signed with, with the app id each belongs to
+    /// (none for a previous secret kept during a rotation).
     pub fn app_secrets(&self) -> Vec<(Option<String>, SecretString)> {
         let mut seen = HashSet::new();
         self.numbers
             .iter()
-            .filter(|n| seen.insert(n.app_secret.expose_secret().to_owned()))
             .map(|n| (n.app_id.clone(), n.app_secret.clone()))
+            .chain(
+                self.webhook
+                    .previous_app_secrets
+                    .iter()
+                    .map(|s| (None, s.clone())),
+            )
+            .filter(|(_, s)| seen.insert(s.expose_secret().to_owned()))
             .collect()
     }
 
@@ -790,6 +908,20 @@ impl Config {
                 ""
             },
             self.webhook.max_body_bytes
+        ));
+        if !self.webhook.previous_app_secrets.is_empty() {
+            out.push_str(&format!(
+                "previous_app_secrets = [{}]\n",
+                vec!["\"***\""; self.webhook.previous_app_secrets.len()].join(", ")
+            ));
+        }
+        out.push_str(&format!(
+            "\n[http]\nsecure_cookies = {}\ntrust_forwarded = {}\nrequests_per_minute = {}\nevent_streams_per_user = {}\nallow_private_targets = {}\n",
+            self.http.secure_cookies,
+            self.http.trust_forwarded,
+            self.http.requests_per_minute,
+            self.http.event_streams_per_user,
+            self.http.allow_private_targets
         ));
         out.push_str(&format!(
             "\n[media]\ndir = {:?}\n",
@@ -835,6 +967,25 @@ fn parse_addr(problems: &mut Vec<ConfigProblem>, key: &str, raw: &str) -> Socket
         problems.push(problem(key, &format!("{raw:?} is not an address; write host:port with an IP, e.g. 127.0.0.1:8080 or 0.0.0.0:8080")));
         SocketAddr::from(([127, 0, 0, 1], 0))
     })
+}
+
+fn bool_setting(
+    problems: &mut Vec<ConfigProblem>,
+    key: &str,
+    env: Option<String>,
+    file: Option<bool>,
+) -> bool {
+    match env {
+        Some(raw) => match raw.trim().to_ascii_lowercase().as_str() {
+            "true" | "1" | "yes" | "on" => true,
+            "false" | "0" | "no" | "off" | "" => false,
+            _ => {
+                problems.push(problem(key, &format!("{raw:?} is not true or false")));
+                false
+            }
+        },
+        None => file.unwrap_or_else(|| default_of(key) == "true"),
+    }
 }
 
 fn int_setting(
@@ -1033,6 +1184,8 @@ pub fn example_toml() -> String {
             "numbers[].app_id" => "\"1234567890\"".to_owned(),
             "numbers[].monthly_budget" => "\"500.00\"".to_owned(),
             "webhook.verify_token" => "\"choose-a-long-random-string\"".to_owned(),
+            "webhook.previous_app_secrets" => "[]".to_owned(),
+            _ if set.default == "true" || set.default == "false" => set.default.to_owned(),
             "consent.opt_out_keywords" | "consent.opt_in_keywords" => format!(
                 "[{}]",
                 set.default

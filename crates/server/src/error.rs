@@ -26,6 +26,16 @@ pub enum ApiError {
         needed: &'static str,
         has: &'static str,
     },
+    /// Allowed for other callers, not this one, for a reason other than its role.
+    #[error("{message}")]
+    Denied { code: &'static str, message: String },
+    /// Too many requests: try again after `retry_after_secs` (sent as `Retry-After`).
+    #[error("{message}")]
+    TooMany {
+        code: &'static str,
+        message: String,
+        retry_after_secs: u64,
+    },
     #[error("{what} was not found.")]
     NotFound { what: String },
     #[error("{message}")]
@@ -57,7 +67,10 @@ impl ApiError {
             ApiError::Forbidden { .. } => "forbidden",
             ApiError::NotFound { .. } => "not_found",
             ApiError::Invalid { .. } => "invalid_request",
-            ApiError::Conflict { code, .. } | ApiError::Rejected { code, .. } => code,
+            ApiError::Conflict { code, .. }
+            | ApiError::Rejected { code, .. }
+            | ApiError::Denied { code, .. }
+            | ApiError::TooMany { code, .. } => code,
             ApiError::Unavailable(_) => "unavailable",
             ApiError::Internal(_) => "internal",
         }
@@ -69,7 +82,8 @@ impl ApiError {
                 StatusCode::UNAUTHORIZED
             }
             ApiError::Csrf => StatusCode::FORBIDDEN,
-            ApiError::Forbidden { .. } => StatusCode::FORBIDDEN,
+            ApiError::Forbidden { .. } | ApiError::Denied { .. } => StatusCode::FORBIDDEN,
+            ApiError::TooMany { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::NotFound { .. } => StatusCode::NOT_FOUND,
             ApiError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
@@ -124,6 +138,18 @@ impl IntoResponse for ApiError {
         }
         if let ApiError::Rejected { details, .. } = &self {
             body["error"]["details"] = details.clone();
+        }
+        if let ApiError::TooMany {
+            retry_after_secs, ..
+        } = &self
+        {
+            body["error"]["retry_after_secs"] = json!(retry_after_secs);
+            return (
+                self.status(),
+                [("retry-after", retry_after_secs.to_string())],
+                Json(body),
+            )
+                .into_response();
         }
         (self.status(), Json(body)).into_response()
     }

@@ -1,19 +1,18 @@
 //! Liveness (`/healthz`: the process answers) and readiness (`/readyz`: it can reach its
 //! database), for load balancers and orchestrators. Neither needs a key; neither reveals data.
 
+use crate::routes::Routes;
 use axum::Json;
-use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::get;
 use serde_json::{Value, json};
 
 use crate::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
+pub fn router() -> Routes {
+    Routes::new()
+        .get("/healthz", healthz)
+        .get("/readyz", readyz)
 }
 
 async fn healthz() -> &'static str {

@@ -18,8 +18,10 @@ pub mod error;
 pub mod events;
 pub mod health;
 pub mod inbound;
+pub mod limits;
 pub mod metrics;
 pub mod outbound;
+pub mod routes;
 pub mod routing;
 pub mod template_files;
 pub mod ui;
@@ -61,6 +63,8 @@ pub struct Shared {
     pub outbound: Arc<outbound::Outbound>,
     pub graph: switchboard_graph::GraphClient,
     pub logins: Arc<agents::LoginLimiter>,
+    /// Requests a minute and live streams per caller.
+    pub limits: limits::Limits,
     /// Rung when routing may have work (an agent came online, rules changed, a message came).
     pub router_wake: Arc<tokio::sync::Notify>,
     pub events: events::EventBus,
@@ -188,7 +192,8 @@ impl Application {
             &config.graph.base_url,
             &config.graph.api_version,
             Duration::from_secs(config.graph.timeout_secs),
-        );
+        )
+        .allowing_private_targets(config.http.allow_private_targets);
         let tokens = config
             .numbers
             .iter()
@@ -229,6 +234,10 @@ impl Application {
                 )
             })
             .collect();
+        let limits = limits::Limits::new(
+            config.http.requests_per_minute,
+            config.http.event_streams_per_user,
+        );
         let state = AppState(Arc::new(Shared {
             store,
             config: Arc::new(config),
@@ -236,6 +245,7 @@ impl Application {
             outbound,
             graph,
             logins: Arc::default(),
+            limits,
             router_wake: router_wake.clone(),
             events: bus,
             clock: Arc::default(),
@@ -362,9 +372,14 @@ impl Application {
             t.cancel();
         });
         let t = token.clone();
-        let served = axum::serve(self.listener, self.router.into_make_service())
-            .with_graceful_shutdown(async move { t.cancelled().await })
-            .await;
+        // The peer's address goes with each request (per-address login limits).
+        let served = axum::serve(
+            self.listener,
+            self.router
+                .into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move { t.cancelled().await })
+        .await;
         token.cancel();
         for w in workers {
             let _ = w.await;
@@ -404,18 +419,17 @@ pub fn router(state: AppState) -> Router {
     };
     let webhook_limit = axum::extract::DefaultBodyLimit::max(state.config.webhook.max_body_bytes);
     let webhooks = inbound::router()
+        .into_router()
         .layer(webhook_limit)
         .with_state(state.clone())
         .layer(CatchPanicLayer::custom(error::panic_response))
         .layer(timeout())
         .layer(axum::middleware::map_response(inbound::count_response));
-    let rest = Router::new()
-        .merge(health::router())
-        .nest("/api/v1", api::router())
-        .route("/api/openapi.json", axum::routing::get(api::openapi))
-        .merge(ui::router())
+    let rest = public_routes()
+        .into_router()
         .fallback(error::not_found)
         .with_state(state)
+        .layer(axum::middleware::map_response(security_headers))
         .layer(axum::middleware::from_fn(metrics::track))
         .layer(CatchPanicLayer::custom(error::panic_response))
         .layer(trace)
@@ -427,6 +441,44 @@ pub fn router(state: AppState) -> Router {
         .layer(SetRequestIdLayer::new(REQUEST_ID, RandomRequestId))
         .layer(timeout());
     webhooks.merge(rest)
+}
+
+/// The headers every response of the public routes carries unless it set its own: nothing may
+/// frame it, sniff a type into it or learn where a link came from, and a response that is not a
+/// page may load nothing at all (a JSON body opened in a tab stays inert). Pages set a policy of
+/// their own (`ui`).
+async fn security_headers(mut r: axum::response::Response) -> axum::response::Response {
+    use axum::http::{HeaderValue, header};
+    let h = r.headers_mut();
+    for (name, value) in [
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::X_FRAME_OPTIONS, "DENY"),
+        (header::REFERRER_POLICY, "same-origin"),
+        (
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'none'; frame-ancestors 'none'; sandbox",
+        ),
+    ] {
+        h.entry(name).or_insert(HeaderValue::from_static(value));
+    }
+    r
+}
+
+/// Every route but Meta's webhook: health, the API, its OpenAPI document, the inbox's pages.
+fn public_routes() -> routes::Routes {
+    routes::Routes::new()
+        .merge(health::router())
+        .nest("/api/v1", api::router())
+        .get("/api/openapi.json", api::openapi)
+        .merge(ui::router())
+}
+
+/// The method and path of every route the public listener serves (Meta's webhook included),
+/// for the tests that check each one is documented and authorised.
+pub fn routes() -> Vec<(axum::http::Method, String)> {
+    let mut all = inbound::router().listed().to_vec();
+    all.extend_from_slice(public_routes().listed());
+    all
 }
 
 /// Resolves on SIGINT or SIGTERM.

@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use crate::{BeginWrite, Store, StoreError, with_pool};
 
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, Serialize)]
+#[derive(Clone, PartialEq, Eq, sqlx::FromRow, Serialize)]
 pub struct UserRow {
     pub id: i64,
     pub email: String,
@@ -17,6 +17,19 @@ pub struct UserRow {
     #[serde(skip)]
     pub password_hash: String,
     pub disabled_at_ms: Option<i64>,
+}
+
+/// Leaves the password hash out, so a logged `UserRow` never carries it.
+impl std::fmt::Debug for UserRow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UserRow")
+            .field("id", &self.id)
+            .field("name", &self.name)
+            .field("role", &self.role)
+            .field("team", &self.team)
+            .field("disabled_at_ms", &self.disabled_at_ms)
+            .finish_non_exhaustive()
+    }
 }
 
 #[derive(sqlx::FromRow)]
@@ -78,6 +91,8 @@ const SESSION: &str = "SELECT u.id, u.email, u.name, u.role, t.name AS team, u.p
      FROM sessions s JOIN users u ON u.id = s.user_id LEFT JOIN teams t ON t.id = u.team_id \
      WHERE s.token_hash = $1 AND s.expires_at_ms > $2 AND u.disabled_at_ms IS NULL";
 const DELETE_SESSION: &str = "DELETE FROM sessions WHERE token_hash = $1";
+const SET_PASSWORD: &str = "UPDATE users SET password_hash = $2 WHERE id = $1";
+const DELETE_SESSIONS_OF: &str = "DELETE FROM sessions WHERE user_id = $1";
 const ASSIGNEE: &str = "SELECT assignee FROM conversations WHERE id = $1";
 // Compare-and-set: only if the assignee is still the one read (two claims cannot both win,
 // on PostgreSQL's READ COMMITTED too).
@@ -150,6 +165,21 @@ impl Store {
     pub async fn delete_session(&self, token_hash: &str) -> Result<(), StoreError> {
         with_pool!(&self.writer, p => {
             sqlx::query(DELETE_SESSION).bind(token_hash).execute(p).await?;
+            Ok(())
+        })
+    }
+
+    /// Sets a user's password hash and ends every session of theirs, in one transaction: a
+    /// changed password logs out whoever else was using the old one.
+    pub async fn set_password(&self, user_id: i64, password_hash: &str) -> Result<(), StoreError> {
+        with_pool!(&self.writer, p => {
+            let mut tx = p.begin_write().await?;
+            let changed = sqlx::query(SET_PASSWORD).bind(user_id).bind(password_hash).execute(&mut *tx).await?;
+            if changed.rows_affected() == 0 {
+                return Err(StoreError::NotFound);
+            }
+            sqlx::query(DELETE_SESSIONS_OF).bind(user_id).execute(&mut *tx).await?;
+            tx.commit().await?;
             Ok(())
         })
     }

@@ -1,5 +1,6 @@
 //! The send policy, rule by rule: every refusal, every allowance, and the parameter checks.
 
+mod fuzz;
 mod lint_corpus;
 mod pricing;
 

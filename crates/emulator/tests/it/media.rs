@@ -25,19 +25,35 @@ async fn upload_retrieve_download_and_expiry() {
     let info = h.graph.media_info(&id, &h.token).await.unwrap();
     assert_eq!(info.mime_type, "application/pdf");
     assert_eq!(info.file_size, Some(data.len() as u64));
-    assert_eq!(h.graph.download(&info.url, &h.token).await.unwrap(), data);
+    assert_eq!(
+        h.graph
+            .download(&info.url, &h.token, u64::MAX)
+            .await
+            .unwrap(),
+        data
+    );
     // Without the token: refused.
     let r = h.http.get(&info.url).send().await.unwrap();
     assert_eq!(r.status(), 401);
     // The URL expires after five minutes; a fresh one works.
     h.advance(301).await;
-    let e = h.graph.download(&info.url, &h.token).await.unwrap_err();
+    let e = h
+        .graph
+        .download(&info.url, &h.token, u64::MAX)
+        .await
+        .unwrap_err();
     assert!(
         matches!(e, switchboard_graph::GraphCallError::Http { status: 404 }),
         "{e:?}"
     );
     let fresh = h.graph.media_info(&id, &h.token).await.unwrap();
-    assert_eq!(h.graph.download(&fresh.url, &h.token).await.unwrap(), data);
+    assert_eq!(
+        h.graph
+            .download(&fresh.url, &h.token, u64::MAX)
+            .await
+            .unwrap(),
+        data
+    );
 }
 
 #[tokio::test]
@@ -54,7 +70,7 @@ async fn a_customers_media_can_be_downloaded() {
     let m = &h.receiver.messages()[0];
     let bytes = h
         .graph
-        .download(m["image"]["url"].as_str().unwrap(), &h.token)
+        .download(m["image"]["url"].as_str().unwrap(), &h.token, u64::MAX)
         .await
         .unwrap();
     assert!(bytes.starts_with(b"\x89PNG"));

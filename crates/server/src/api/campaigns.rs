@@ -4,15 +4,15 @@
 //! and `…/cancel` steer it. Every recipient goes through the same parsing and send policy as a
 //! single `POST /api/v1/messages`, so a refusal (no consent, opted out) is counted, not sent.
 
+use crate::routes::Routes;
 use std::convert::Infallible;
 use std::time::Duration;
 
+use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::sse::{Event, KeepAlive, Sse};
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use switchboard_domain::{Role, UnixMs};
@@ -27,15 +27,16 @@ use crate::outbound::parse_send;
 /// Audiences are large: up to this many recipients in one request.
 const MAX_RECIPIENTS: usize = 200_000;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/campaigns", get(list).post(create))
-        .route("/campaigns/{id}", get(one))
-        .route("/campaigns/{id}/events", get(events))
-        .route("/campaigns/{id}/pause", post(pause))
-        .route("/campaigns/{id}/resume", post(resume))
-        .route("/campaigns/{id}/cancel", post(cancel))
-        .layer(axum::extract::DefaultBodyLimit::max(64 * 1024 * 1024))
+pub fn router() -> Routes {
+    Routes::new()
+        .get("/campaigns", list)
+        .post("/campaigns", create)
+        .get("/campaigns/{id}", one)
+        .get("/campaigns/{id}/events", events)
+        .post("/campaigns/{id}/pause", pause)
+        .post("/campaigns/{id}/resume", resume)
+        .post("/campaigns/{id}/cancel", cancel)
+        .map(|r| r.layer(axum::extract::DefaultBodyLimit::max(64 * 1024 * 1024)))
 }
 
 #[derive(Deserialize)]
@@ -259,6 +260,17 @@ async fn create(
                 }
                 other => other,
             })?;
+        state
+            .outbound
+            .links
+            .check(&send.request)
+            .await
+            .map_err(|e| match e {
+                ApiError::Rejected { code, message, .. } => {
+                    ApiError::invalid(format!("recipients[{i}]"), format!("{message} ({code})"))
+                }
+                other => other,
+            })?;
         send.created_by = Some(caller.actor());
         send.not_before_ms = Some(schedule);
         send.park = true;
@@ -403,9 +415,12 @@ async fn events(
 ) -> Result<Sse<impl futures_util::Stream<Item = Result<Event, Infallible>>>, ApiError> {
     caller.require(Role::Agent)?;
     load(&state, id).await?;
+    // Each stream reads the database every second: held by the stream, given back at its end.
+    let slot = state.limits.stream(&caller.limit_key())?;
     let stop = state.shutdown.clone();
-    let stream =
-        futures_util::stream::unfold((state, None::<Value>), move |(state, last)| async move {
+    let stream = futures_util::stream::unfold(
+        (state, None::<Value>, slot),
+        move |(state, last, slot)| async move {
             let mut wait = last.is_some();
             loop {
                 if wait {
@@ -419,10 +434,11 @@ async fn events(
                 let now = campaign_json(&c, &p);
                 if last.as_ref() != Some(&now) {
                     let ev = Event::default().event("progress").data(now.to_string());
-                    return Some((Ok(ev), (state, Some(now))));
+                    return Some((Ok(ev), (state, Some(now), slot)));
                 }
             }
-        });
+        },
+    );
     use futures_util::StreamExt;
     let stream = stream.take_until(stop.cancelled_owned());
     Ok(Sse::new(stream).keep_alive(KeepAlive::default()))

@@ -2,10 +2,10 @@
 //! first) and a new opt-in or opt-out. The send policy reads the same records in the
 //! transaction that queues a message, so a record takes effect for the very next send.
 
+use crate::routes::Routes;
+use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::get;
-use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use switchboard_domain::{Role, UnixMs};
@@ -15,12 +15,13 @@ use crate::AppState;
 use crate::auth::ApiCaller;
 use crate::error::ApiError;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/contacts/{id}/consent", get(history).post(record))
-        .route("/contacts/export.csv", get(export))
-        .route("/contacts/import", axum::routing::post(import))
-        .layer(axum::extract::DefaultBodyLimit::max(64 * 1024 * 1024))
+pub fn router() -> Routes {
+    Routes::new()
+        .get("/contacts/{id}/consent", history)
+        .post("/contacts/{id}/consent", record)
+        .get("/contacts/export.csv", export)
+        .post("/contacts/import", import)
+        .map(|r| r.layer(axum::extract::DefaultBodyLimit::max(64 * 1024 * 1024)))
 }
 
 /// Every contact with the latest consent per purpose, as CSV (the import's columns).

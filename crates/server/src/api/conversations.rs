@@ -1,11 +1,11 @@
 //! Conversations, their messages, contacts and media (agents and admins).
 
+use crate::routes::Routes;
 use std::collections::HashMap;
 
+use axum::Json;
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use serde_json::{Value, json};
 use switchboard_domain::{Role, UnixMs};
 use switchboard_store::{ConversationFilter, ConversationRow, MessageRow, WINDOW_MS};
@@ -15,14 +15,14 @@ use crate::AppState;
 use crate::auth::ApiCaller;
 use crate::error::ApiError;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/conversations", get(list))
-        .route("/conversations/{id}", get(one))
-        .route("/conversations/{id}/messages", get(messages))
-        .route("/contacts/{id}", get(contact))
-        .route("/messages/{id}/media", get(media))
-        .route("/messages/{id}/media/retry", post(retry_media))
+pub fn router() -> Routes {
+    Routes::new()
+        .get("/conversations", list)
+        .get("/conversations/{id}", one)
+        .get("/conversations/{id}/messages", messages)
+        .get("/contacts/{id}", contact)
+        .get("/messages/{id}/media", media)
+        .post("/messages/{id}/media/retry", retry_media)
 }
 
 fn limit(q: &HashMap<String, String>, default: i64, max: i64) -> Result<i64, ApiError> {

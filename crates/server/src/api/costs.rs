@@ -1,10 +1,10 @@
 //! `GET /api/v1/costs` (the ledger: estimated and billed, grouped), `POST /api/v1/forecast`
 //! (a month of volumes priced under the active card) and `GET /api/v1/rate-cards`.
 
+use crate::routes::Routes;
+use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Query, State};
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use switchboard_domain::forecast::{forecast, parse_volumes};
@@ -15,11 +15,11 @@ use crate::AppState;
 use crate::auth::ApiCaller;
 use crate::error::ApiError;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/costs", get(costs))
-        .route("/forecast", post(forecast_volumes))
-        .route("/rate-cards", get(rate_cards))
+pub fn router() -> Routes {
+    Routes::new()
+        .get("/costs", costs)
+        .post("/forecast", forecast_volumes)
+        .get("/rate-cards", rate_cards)
 }
 
 #[derive(Deserialize)]

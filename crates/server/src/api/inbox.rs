@@ -4,12 +4,12 @@
 //! holding the conversation, and a reply written against an older view of the thread is
 //! refused until confirmed. Another agent's reply is refused with a clear message, not hidden.
 
+use crate::routes::Routes;
+use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use switchboard_domain::pacing::Lane;
@@ -20,40 +20,38 @@ use super::Id;
 use super::messages::{decision_json, refusal, stored_refusal};
 use crate::AppState;
 use crate::agents::{
-    Agent, SESSION_MS, clear_cookie, random_token, session_cookie, token_hash, verify_password,
+    Agent, ClientAddr, MIN_PASSWORD_CHARS, SESSION_MS, clear_cookie, hash_password, random_token,
+    session_cookie, token_hash, verify_password,
 };
 use crate::error::ApiError;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/auth/login", post(login))
-        .route("/auth/logout", post(logout))
-        .route("/auth/me", get(me))
-        .route("/conversations/{id}/claim", post(claim))
-        .route("/conversations/{id}/release", post(release))
-        .route("/conversations/{id}/assign", post(assign))
-        .route("/conversations/{id}/take-over", post(take_over))
-        .route("/conversations/{id}/reply", post(reply))
-        .route("/conversations/{id}/events", get(events))
-        .route("/conversations/{id}/status", post(set_status))
-        .route("/conversations/{id}/notes", post(note))
-        .route(
-            "/conversations/{id}/labels/{label}",
-            post(label).delete(label),
-        )
-        .route("/auth/presence", post(presence))
-        .route("/teams", get(teams))
-        .route("/teams/{name}/routing", axum::routing::put(set_routing))
-        .route("/teams/{name}/budget", axum::routing::put(set_budget))
-        .route("/events", get(stream))
-        .route("/conversations/{id}/presence", post(conversation_presence))
-        .route("/conversations/{id}/check", post(check_reply))
-        .route("/conversations/{id}/read", post(mark_read))
-        .route("/canned-responses", get(canned_list).post(canned_create))
-        .route(
-            "/canned-responses/{id}",
-            axum::routing::delete(canned_delete),
-        )
+pub fn router() -> Routes {
+    Routes::new()
+        .post("/auth/login", login)
+        .post("/auth/logout", logout)
+        .post("/auth/password", change_password)
+        .get("/auth/me", me)
+        .post("/conversations/{id}/claim", claim)
+        .post("/conversations/{id}/release", release)
+        .post("/conversations/{id}/assign", assign)
+        .post("/conversations/{id}/take-over", take_over)
+        .post("/conversations/{id}/reply", reply)
+        .get("/conversations/{id}/events", events)
+        .post("/conversations/{id}/status", set_status)
+        .post("/conversations/{id}/notes", note)
+        .post("/conversations/{id}/labels/{label}", label)
+        .delete("/conversations/{id}/labels/{label}", label)
+        .post("/auth/presence", presence)
+        .get("/teams", teams)
+        .put("/teams/{name}/routing", set_routing)
+        .put("/teams/{name}/budget", set_budget)
+        .get("/events", stream)
+        .post("/conversations/{id}/presence", conversation_presence)
+        .post("/conversations/{id}/check", check_reply)
+        .post("/conversations/{id}/read", mark_read)
+        .get("/canned-responses", canned_list)
+        .post("/canned-responses", canned_create)
+        .delete("/canned-responses/{id}", canned_delete)
 }
 
 /// Live updates as server-sent events: every change as it is applied (`message`, `status`,
@@ -62,14 +60,18 @@ pub fn router() -> Router<AppState> {
 async fn stream(
     agent: Agent,
     State(state): State<AppState>,
-) -> axum::response::sse::Sse<
-    impl futures_util::Stream<Item = Result<axum::response::sse::Event, std::convert::Infallible>>,
+) -> Result<
+    axum::response::sse::Sse<
+        impl futures_util::Stream<Item = Result<axum::response::sse::Event, std::convert::Infallible>>,
+    >,
+    ApiError,
 > {
     use axum::response::sse::{Event, KeepAlive, Sse};
-    let _ = agent;
+    // Held by the stream: the slot is given back when the browser goes away.
+    let slot = state.limits.stream(&format!("u{}", agent.user.id))?;
     let rx = state.events.subscribe();
     let stop = state.shutdown.clone();
-    let stream = futures_util::stream::unfold(rx, |mut rx| async move {
+    let stream = futures_util::stream::unfold((rx, slot), |(mut rx, slot)| async move {
         let ev = match rx.recv().await {
             Ok(e) => Event::default()
                 .event(e.kind)
@@ -79,11 +81,11 @@ async fn stream(
                 .data(json!({"missed": n}).to_string()),
             Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
         };
-        Some((Ok(ev), rx))
+        Some((Ok(ev), (rx, slot)))
     });
     use futures_util::StreamExt;
     let stream = stream.take_until(stop.cancelled_owned());
-    Sse::new(stream).keep_alive(KeepAlive::default())
+    Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
 }
 
 #[derive(Deserialize)]
@@ -110,11 +112,71 @@ async fn conversation_presence(
     Ok(StatusCode::NO_CONTENT)
 }
 
-fn secure(headers: &HeaderMap) -> bool {
-    headers
-        .get("x-forwarded-proto")
+/// Whether the session cookie gets `Secure`: always when the operator says the inbox is served
+/// over https, else when the proxy in front says this request came over https.
+fn secure(state: &AppState, headers: &HeaderMap) -> bool {
+    state.config.http.secure_cookies
+        || headers
+            .get("x-forwarded-proto")
+            .and_then(|v| v.to_str().ok())
+            == Some("https")
+}
+
+fn too_many_logins(wait: u64) -> ApiError {
+    ApiError::TooMany {
+        code: "too_many_attempts",
+        message: format!(
+            "Too many failed logins; try again in {} minute(s).",
+            wait.div_ceil(60)
+        ),
+        retry_after_secs: wait,
+    }
+}
+
+fn invalid_login() -> ApiError {
+    ApiError::Rejected {
+        code: "invalid_login",
+        message: "The email or password is not right.".into(),
+        details: Value::Null,
+    }
+}
+
+/// A login body must be JSON: a cross-site HTML form cannot send `application/json` (so it
+/// cannot log a victim's browser in to an attacker's account), and a browser marks such a
+/// request cross-site anyway.
+fn json_from_this_site(parts: &axum::http::request::Parts) -> Result<(), ApiError> {
+    let json = parts
+        .headers
+        .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        == Some("https")
+        .is_some_and(|v| v.trim_start().starts_with("application/json"));
+    if !json {
+        return Err(ApiError::invalid(
+            "content-type",
+            "Send the login as JSON (content-type: application/json).",
+        ));
+    }
+    if crate::agents::cross_site(parts) {
+        return Err(ApiError::Csrf);
+    }
+    Ok(())
+}
+
+/// Starts a session for `user`: a new random token (never one the browser brought), only its
+/// hash stored, and a CSRF token of its own.
+async fn start_session(
+    state: &AppState,
+    headers: &HeaderMap,
+    user: &switchboard_store::UserRow,
+) -> Result<(String, String), ApiError> {
+    let token = random_token();
+    let csrf = random_token();
+    let now = UnixMs::now().0;
+    state
+        .store
+        .create_session(&token_hash(&token), user.id, &csrf, now, now + SESSION_MS)
+        .await?;
+    Ok((session_cookie(&token, secure(state, headers)), csrf))
 }
 
 #[derive(Deserialize)]
@@ -125,22 +187,18 @@ struct Login {
 
 async fn login(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    body: Bytes,
+    ClientAddr(addr): ClientAddr,
+    req: axum::extract::Request,
 ) -> Result<Response, ApiError> {
+    let (parts, body) = req.into_parts();
+    json_from_this_site(&parts)?;
+    let body = axum::body::to_bytes(body, 64 * 1024)
+        .await
+        .map_err(|_| ApiError::invalid("body", "Send {\"email\", \"password\"}."))?;
     let l: Login = serde_json::from_slice(&body)
         .map_err(|_| ApiError::invalid("body", "Send {\"email\", \"password\"}."))?;
     let email = l.email.trim().to_lowercase();
-    if let Err(wait) = state.logins.check(&email) {
-        return Err(ApiError::Rejected {
-            code: "too_many_attempts",
-            message: format!(
-                "Too many failed logins for this account; try again in {} minute(s).",
-                wait.div_ceil(60)
-            ),
-            details: json!({"retry_after_secs": wait}),
-        });
-    }
+    state.logins.check(&email, addr).map_err(too_many_logins)?;
     let user = state.store.user_by_email(&email).await?;
     // Verify even for an unknown account, so timing does not tell which emails exist.
     let (phc, user) = match user {
@@ -152,24 +210,13 @@ async fn login(
         .await
         .unwrap_or(false);
     let Some(user) = user.filter(|_| ok) else {
-        state.logins.failed(&email);
         tracing::info!("failed login");
-        return Err(ApiError::Rejected {
-            code: "invalid_login",
-            message: "The email or password is not right.".into(),
-            details: Value::Null,
-        });
+        return Err(invalid_login());
     };
-    state.logins.succeeded(&email);
-    let token = random_token();
-    let csrf = random_token();
-    let now = UnixMs::now().0;
-    state
-        .store
-        .create_session(&token_hash(&token), user.id, &csrf, now, now + SESSION_MS)
-        .await?;
+    state.logins.succeeded(&email, addr);
+    let (cookie, csrf) = start_session(&state, &parts.headers, &user).await?;
     Ok((
-        [(header::SET_COOKIE, session_cookie(&token, secure(&headers)))],
+        [(header::SET_COOKIE, cookie)],
         Json(json!({"user": user, "csrf_token": csrf})),
     )
         .into_response())
@@ -182,8 +229,63 @@ async fn logout(
 ) -> Result<Response, ApiError> {
     state.store.delete_session(&agent.token_hash).await?;
     Ok((
-        [(header::SET_COOKIE, clear_cookie(secure(&headers)))],
+        [(header::SET_COOKIE, clear_cookie(secure(&state, &headers)))],
         StatusCode::NO_CONTENT,
+    )
+        .into_response())
+}
+
+#[derive(Deserialize)]
+struct PasswordChange {
+    current_password: String,
+    new_password: String,
+}
+
+/// Changes the logged-in person's password: the current one is checked (and limited like a
+/// login), every session of theirs ends (other browsers, and whoever had the old password),
+/// and this browser gets a new session.
+async fn change_password(
+    agent: Agent,
+    State(state): State<AppState>,
+    ClientAddr(addr): ClientAddr,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let b: PasswordChange = serde_json::from_slice(&body)
+        .map_err(|_| ApiError::invalid("body", "Send {\"current_password\", \"new_password\"}."))?;
+    if b.new_password.chars().count() < MIN_PASSWORD_CHARS {
+        return Err(ApiError::invalid(
+            "new_password",
+            format!("The new password needs at least {MIN_PASSWORD_CHARS} characters."),
+        ));
+    }
+    let email = agent.user.email.clone();
+    state.logins.check(&email, addr).map_err(too_many_logins)?;
+    let (current, phc) = (b.current_password, agent.user.password_hash.clone());
+    let new = b.new_password;
+    let hashed = tokio::task::spawn_blocking(move || {
+        verify_password(&current, &phc).then(|| hash_password(&new))
+    })
+    .await
+    .map_err(|e| ApiError::Internal(Box::new(e)))?;
+    let Some(hashed) = hashed else {
+        return Err(ApiError::Rejected {
+            code: "wrong_password",
+            message: "The current password is not right.".into(),
+            details: Value::Null,
+        });
+    };
+    let hashed = hashed.map_err(|e| ApiError::Internal(e.into()))?;
+    state.logins.succeeded(&email, addr);
+    state.store.set_password(agent.user.id, &hashed).await?;
+    tracing::info!(
+        user_id = agent.user.id,
+        "password changed; every session of the user ended"
+    );
+    let (cookie, csrf) = start_session(&state, &headers, &agent.user).await?;
+    Ok((
+        [(header::SET_COOKIE, cookie)],
+        Json(json!({"csrf_token": csrf})),
     )
         .into_response())
 }
@@ -227,6 +329,32 @@ async fn conversation_exists(state: &AppState, id: i64) -> Result<(), ApiError> 
         .await
         .map(|_| ())
         .map_err(|e| super::not_found_or(e, format!("Conversation {id}")))
+}
+
+/// A conversation someone else holds is theirs: only they, or an admin, may `what` (anyone
+/// may when nobody holds it; an agent who must act takes it over first, which is recorded).
+async fn not_held_by_another(
+    state: &AppState,
+    agent: &Agent,
+    id: i64,
+    what: &str,
+) -> Result<(), ApiError> {
+    let conv = state
+        .store
+        .conversation(id)
+        .await
+        .map_err(|e| super::not_found_or(e, format!("Conversation {id}")))?;
+    let holder = conv.assignee.as_deref().and_then(|a| a.parse::<i64>().ok());
+    if agent.role != Role::Admin && holder.is_some_and(|h| h != agent.user.id) {
+        return Err(ApiError::Conflict {
+            code: "not_assignee",
+            message: format!(
+                "{} holds this conversation; only they (or an admin) can {what}. Take it over first if you must.",
+                name_of(state, holder).await
+            ),
+        });
+    }
+    Ok(())
 }
 
 /// Changes hands if `hand` allows it, and tells every open inbox when it did.
@@ -478,7 +606,9 @@ async fn reply_send(
     obj.insert("from".into(), json!(number));
     obj.insert("lane".into(), json!(Lane::Agent.as_str()));
     let raw = serde_json::to_vec(&v).map_err(|e| ApiError::Internal(Box::new(e)))?;
-    crate::outbound::parse_send(&state.outbound, &raw)
+    let send = crate::outbound::parse_send(&state.outbound, &raw)?;
+    state.outbound.links.check(&send.request).await?;
+    Ok(send)
 }
 
 /// What would happen to this reply, without sending it: the inbox shows a refusal (window
@@ -658,21 +788,7 @@ async fn set_status(
             "status must be open, pending or resolved.",
         ));
     }
-    let conv = state
-        .store
-        .conversation(id)
-        .await
-        .map_err(|e| super::not_found_or(e, format!("Conversation {id}")))?;
-    let holder = conv.assignee.as_deref().and_then(|a| a.parse::<i64>().ok());
-    if agent.role != Role::Admin && holder.is_some_and(|h| h != agent.user.id) {
-        return Err(ApiError::Conflict {
-            code: "not_assignee",
-            message: format!(
-                "{} holds this conversation; only they (or an admin) can change its status.",
-                name_of(&state, holder).await
-            ),
-        });
-    }
+    not_held_by_another(&state, &agent, id, "change its status").await?;
     state
         .store
         .set_conversation_status(id, &b.status, agent.user.id, UnixMs::now().0)
@@ -703,7 +819,7 @@ async fn note(
             "A note has 1 to 10,000 characters.",
         ));
     }
-    conversation_exists(&state, id).await?;
+    not_held_by_another(&state, &agent, id, "add notes to it").await?;
     state
         .store
         .add_note(id, agent.user.id, b.text.trim(), UnixMs::now().0)

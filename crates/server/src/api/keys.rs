@@ -1,9 +1,9 @@
 //! `GET /api/v1/whoami` (any key: check that a key works) and API-key management (admins).
 
+use crate::routes::Routes;
+use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::{delete, get};
-use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use switchboard_domain::{Role, UnixMs};
 
@@ -12,11 +12,12 @@ use crate::AppState;
 use crate::auth::{ApiCaller, create_api_key};
 use crate::error::ApiError;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/whoami", get(whoami))
-        .route("/api-keys", get(list).post(create))
-        .route("/api-keys/{id}", delete(revoke))
+pub fn router() -> Routes {
+    Routes::new()
+        .get("/whoami", whoami)
+        .get("/api-keys", list)
+        .post("/api-keys", create)
+        .delete("/api-keys/{id}", revoke)
 }
 
 #[derive(Serialize)]

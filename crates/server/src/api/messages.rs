@@ -3,12 +3,12 @@
 //! (state and history); and what operating the outbox needs: template sync from Meta, alerts,
 //! resuming a paused number.
 
+use crate::routes::Routes;
+use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use serde_json::{Value, json};
 use switchboard_domain::policy::Decision;
 use switchboard_domain::{Role, UnixMs};
@@ -20,14 +20,14 @@ use crate::auth::ApiCaller;
 use crate::error::ApiError;
 use crate::outbound::parse_send;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/messages", post(send))
-        .route("/messages/check", post(check))
-        .route("/messages/{id}", get(one))
-        .route("/templates/sync", post(sync_templates))
-        .route("/alerts", get(alerts))
-        .route("/numbers/{id}/resume", post(resume))
+pub fn router() -> Routes {
+    Routes::new()
+        .post("/messages", send)
+        .post("/messages/check", check)
+        .get("/messages/{id}", one)
+        .post("/templates/sync", sync_templates)
+        .get("/alerts", alerts)
+        .post("/numbers/{id}/resume", resume)
 }
 
 const IDEMPOTENCY_KEY: &str = "idempotency-key";
@@ -124,6 +124,7 @@ async fn send(
     caller.require(Role::Agent)?;
     caller.require_integration("send to any number")?;
     let mut new = parse_send(&state.outbound, &body)?;
+    state.outbound.links.check(&new.request).await?;
     if let Some(k) = headers.get(IDEMPOTENCY_KEY) {
         let k = k
             .to_str()
@@ -173,6 +174,7 @@ async fn check(
 ) -> Result<Json<Value>, ApiError> {
     caller.require(Role::Agent)?;
     let new = parse_send(&state.outbound, &body)?;
+    state.outbound.links.check(&new.request).await?;
     let mut out = state
         .store
         .submit_sends(&[new], limits(&state), UnixMs::now(), true)

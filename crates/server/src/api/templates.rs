@@ -1,12 +1,12 @@
 //! The template registry: list and inspect templates (status, category, quality, rejection
 //! reason, history), lint one, create one at Meta (linted first) and delete one.
 
+use crate::routes::Routes;
+use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use serde_json::{Value, json};
 use switchboard_domain::Role;
 use switchboard_domain::lint::{Severity, lint};
@@ -16,14 +16,16 @@ use crate::AppState;
 use crate::auth::ApiCaller;
 use crate::error::ApiError;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/templates", get(list).post(create))
-        .route("/templates/lint", post(lint_one))
-        .route("/templates/plan", post(plan_templates))
-        .route("/templates/push", post(push_templates))
-        .route("/templates/export", get(export_templates))
-        .route("/templates/{name}/{language}", get(one).delete(remove))
+pub fn router() -> Routes {
+    Routes::new()
+        .get("/templates", list)
+        .post("/templates", create)
+        .post("/templates/lint", lint_one)
+        .post("/templates/plan", plan_templates)
+        .post("/templates/push", push_templates)
+        .get("/templates/export", export_templates)
+        .get("/templates/{name}/{language}", one)
+        .delete("/templates/{name}/{language}", remove)
 }
 
 #[derive(serde::Deserialize)]

@@ -1,11 +1,11 @@
 //! The webhook journal for admins: what Meta delivered, what did not parse (dead letters), and
 //! re-projection of a range (safe: projection is idempotent).
 
+use crate::routes::Routes;
 use std::collections::HashMap;
 
+use axum::Json;
 use axum::extract::{Query, State};
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use switchboard_domain::Role;
@@ -14,10 +14,10 @@ use crate::AppState;
 use crate::auth::ApiCaller;
 use crate::error::ApiError;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/webhook-events", get(list))
-        .route("/webhook-events/replay", post(replay))
+pub fn router() -> Routes {
+    Routes::new()
+        .get("/webhook-events", list)
+        .post("/webhook-events/replay", replay)
 }
 
 async fn list(

@@ -30,7 +30,7 @@ pub struct MediaWorker {
     tokens: Arc<std::collections::HashMap<String, SecretString>>,
 }
 
-/// Meta's size limits by media type (§11.6).
+/// Meta's size limits by media type (§11.6): a download stops at the type's limit.
 pub fn max_bytes(mime: &str) -> u64 {
     const MB: u64 = 1024 * 1024;
     if mime == "image/webp" {
@@ -104,7 +104,11 @@ impl MediaWorker {
         let mut mime = job.mime_type.clone();
         let mut sha = job.sha256.clone();
         let bytes = match (&job.url, job.attempts) {
-            (Some(url), 1) => match self.graph.download(url, token).await {
+            (Some(url), 1) => match self
+                .graph
+                .download(url, token, max_bytes(mime.as_deref().unwrap_or("")))
+                .await
+            {
                 Ok(b) => Some(b),
                 Err(GraphCallError::Http {
                     status: 401 | 403 | 404 | 410,
@@ -124,19 +128,11 @@ impl MediaWorker {
                 mime = Some(info.mime_type.clone());
                 sha = sha.or(info.sha256.clone());
                 self.graph
-                    .download(&info.url, token)
+                    .download(&info.url, token, max_bytes(&info.mime_type))
                     .await
                     .map_err(|e| e.to_string())?
             }
         };
-        let limit = max_bytes(mime.as_deref().unwrap_or(""));
-        if bytes.len() as u64 > limit {
-            return Err(format!(
-                "{} bytes is over Meta's {limit}-byte limit for {}",
-                bytes.len(),
-                mime.unwrap_or_default()
-            ));
-        }
         let digest = Sha256::digest(&bytes);
         // Meta sends base64 in webhooks; accept hex too (seen on `GET /{media-id}`).
         if let Some(expected) = sha {

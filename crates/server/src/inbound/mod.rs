@@ -14,12 +14,10 @@ pub mod projector;
 
 use std::collections::HashMap;
 
-use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use secrecy::ExposeSecret;
 use subtle::ConstantTimeEq;
 use switchboard_cloudapi::signature;
@@ -27,9 +25,12 @@ use switchboard_domain::UnixMs;
 use switchboard_store::NewWebhook;
 
 use crate::AppState;
+use crate::routes::Routes;
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/webhooks/whatsapp", get(verify).post(receive))
+pub fn router() -> Routes {
+    Routes::new()
+        .get("/webhooks/whatsapp", verify)
+        .post("/webhooks/whatsapp", receive)
 }
 
 /// Meta's verification handshake: echo `hub.challenge` when the token matches.

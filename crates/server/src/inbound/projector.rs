@@ -108,7 +108,12 @@ impl Projector {
                     ops: project(&env, &self.ctx),
                 }),
                 Err(e) => {
-                    tracing::warn!(journal_id = row.id, error = %e, "journaled webhook does not parse; kept as a dead letter");
+                    // The parser's message may quote the body (a name, a number): kept with the
+                    // dead letter for admins, not written to the log.
+                    tracing::warn!(
+                        journal_id = row.id,
+                        "journaled webhook does not parse; kept as a dead letter (GET /api/v1/webhook-events says why)"
+                    );
                     self.store
                         .mark_dead_letter(row.id, &e.to_string(), now)
                         .await?;

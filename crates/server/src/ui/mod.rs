@@ -11,15 +11,14 @@
 
 pub mod view;
 
+use crate::routes::Routes;
 use std::collections::HashMap;
 
 use askama::Template;
-use axum::Router;
 use axum::extract::{FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::get;
 use switchboard_domain::{Role, UnixMs};
 use switchboard_store::{ConversationFilter, ConversationRow, UserRow, ViewCounts};
 
@@ -28,18 +27,18 @@ use crate::agents::Agent;
 use crate::error::ApiError;
 use view::{Bubble, PickTemplate, Window};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/", get(|| async { Redirect::to("/inbox") }))
-        .route("/login", get(login))
-        .route("/inbox", get(inbox))
-        .route("/inbox/list", get(list_fragment))
-        .route("/inbox/c/{id}", get(conversation_fragment))
-        .route("/settings", get(settings))
-        .route("/templates", get(templates))
-        .route("/costs", get(costs))
-        .route("/assets/app.css", get(css))
-        .route("/assets/app.js", get(js))
+pub fn router() -> Routes {
+    Routes::new()
+        .get("/", || async { Redirect::to("/inbox") })
+        .get("/login", login)
+        .get("/inbox", inbox)
+        .get("/inbox/list", list_fragment)
+        .get("/inbox/c/{id}", conversation_fragment)
+        .get("/settings", settings)
+        .get("/templates", templates)
+        .get("/costs", costs)
+        .get("/assets/app.css", css)
+        .get("/assets/app.js", js)
 }
 
 const CSS: &str = include_str!("../../assets/app.css");
@@ -59,6 +58,8 @@ fn asset(body: &'static str, kind: &'static str) -> Response {
             (header::CONTENT_TYPE, kind),
             (header::CACHE_CONTROL, "no-cache"),
             (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+            // The assets load in the pages' own policy; on their own they need none.
+            (header::CONTENT_SECURITY_POLICY, "default-src 'none'"),
         ],
         body,
     )

@@ -7,70 +7,7 @@ use serde_json::{Value, json};
 use switchboard_domain::UnixMs;
 use switchboard_store::testing::each_backend;
 
-use crate::helpers::{TestApp, error_code};
-
-struct Session {
-    cookie: String,
-    csrf: String,
-    id: i64,
-}
-
-impl TestApp {
-    async fn add_user(&self, email: &str, name: &str, role: &str) -> i64 {
-        let hash = switchboard_server::agents::hash_password("a long enough password").unwrap();
-        self.store
-            .create_user(
-                &switchboard_store::NewUser {
-                    email: email.into(),
-                    name: name.into(),
-                    role: role.into(),
-                    team: Some("support".into()),
-                    password_hash: hash,
-                },
-                UnixMs::now().0,
-            )
-            .await
-            .unwrap()
-            .unwrap()
-    }
-
-    async fn login(&self, email: &str, password: &str) -> reqwest::Response {
-        self.http
-            .post(format!("{}/api/v1/auth/login", self.base))
-            .json(&json!({"email": email, "password": password}))
-            .send()
-            .await
-            .unwrap()
-    }
-
-    async fn session(&self, email: &str) -> Session {
-        let r = self.login(email, "a long enough password").await;
-        assert_eq!(r.status(), 200);
-        let set = r.headers()["set-cookie"].to_str().unwrap().to_owned();
-        assert!(
-            set.contains("HttpOnly") && set.contains("SameSite=Lax"),
-            "{set}"
-        );
-        let cookie = set.split(';').next().unwrap().to_owned();
-        let v: Value = r.json().await.unwrap();
-        Session {
-            cookie,
-            csrf: v["csrf_token"].as_str().unwrap().to_owned(),
-            id: v["user"]["id"].as_i64().unwrap(),
-        }
-    }
-
-    async fn act(&self, s: &Session, path: &str, body: Value) -> reqwest::Response {
-        self.http
-            .post(format!("{}{path}", self.base))
-            .header("cookie", &s.cookie)
-            .header("x-csrf-token", &s.csrf)
-            .json(&body)
-            .send()
-            .await
-            .unwrap()
-    }
-}
+use crate::helpers::{Session, TestApp, error_code};
 
 #[tokio::test]
 async fn two_agents_one_conversation_and_no_overriding() {
@@ -321,7 +258,7 @@ async fn sessions_need_their_csrf_token_and_logins_are_rate_limited() {
     }
     let (status, code, _) =
         error_code(app.login("ann@example.com", "a long enough password").await).await;
-    assert_eq!((status, code.as_str()), (422, "too_many_attempts"));
+    assert_eq!((status, code.as_str()), (429, "too_many_attempts"));
 }
 
 #[tokio::test]
@@ -791,7 +728,7 @@ async fn the_inbox_pages_check_policy_before_sending_and_keep_canned_responses()
         .await;
         assert_eq!(
             (status, code.as_str()),
-            (422, "agents_reply_in_conversations")
+            (403, "agents_reply_in_conversations")
         );
 
         // The session works on the rest of the API too (the pages' actions use it), and unsafe

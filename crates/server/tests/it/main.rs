@@ -13,3 +13,4 @@ mod openapi;
 mod outbound;
 mod read_api;
 mod registry;
+mod security;
