@@ -298,6 +298,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve(args) => {
             let config = load_config(&args)?;
             init_logging(&config);
+            if let Some(why) = args.config.as_deref().and_then(Config::exposed_secrets) {
+                tracing::warn!("{why}");
+            }
             if config.numbers.is_empty() {
                 tracing::warn!(
                     "no sending number is configured: webhooks cannot be verified and nothing can be sent"

@@ -873,6 +873,36 @@ impl Config {
             .collect()
     }
 
+    /// Why the config file at `path` should not be readable by other users, if it is: it
+    /// holds a secret (a token, an app secret, a database password) and its mode lets the
+    /// group or everyone read it. Said as a sentence for the start-up warning.
+    pub fn exposed_secrets(path: &Path) -> Option<String> {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(path).ok()?.permissions().mode() & 0o777;
+            if mode & 0o044 == 0 {
+                return None;
+            }
+            let file: toml::Value = toml::from_str(&std::fs::read_to_string(path).ok()?).ok()?;
+            let mut secrets = vec![];
+            find_secrets(&file, "", &mut secrets);
+            if secrets.is_empty() {
+                return None;
+            }
+            Some(format!(
+                "{} holds secrets ({}) and other users can read it (mode {mode:o}); run chmod 600 on it",
+                path.display(),
+                secrets.join(", ")
+            ))
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = path;
+            None
+        }
+    }
+
     /// The configuration as TOML with every secret replaced by `***`, for `config check`.
     pub fn redacted_toml(&self) -> String {
         let mut out = String::new();
@@ -967,6 +997,41 @@ fn parse_addr(problems: &mut Vec<ConfigProblem>, key: &str, raw: &str) -> Socket
         problems.push(problem(key, &format!("{raw:?} is not an address; write host:port with an IP, e.g. 127.0.0.1:8080 or 0.0.0.0:8080")));
         SocketAddr::from(([127, 0, 0, 1], 0))
     })
+}
+
+/// The keys in a config file that hold secrets (a database URL only with a password).
+#[cfg(unix)]
+fn find_secrets(v: &toml::Value, at: &str, out: &mut Vec<String>) {
+    const SECRET: &[&str] = &[
+        "access_token",
+        "app_secret",
+        "verify_token",
+        "previous_app_secrets",
+    ];
+    match v {
+        toml::Value::Table(t) => {
+            for (k, v) in t {
+                let key = if at.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{at}.{k}")
+                };
+                let secret = SECRET.contains(&k.as_str())
+                    || (k == "database_url"
+                        && v.as_str()
+                            .is_some_and(|u| DatabaseUrl(u.to_owned()).redacted() != u));
+                if secret {
+                    out.push(key);
+                } else {
+                    find_secrets(v, &key, out);
+                }
+            }
+        }
+        toml::Value::Array(a) => a
+            .iter()
+            .for_each(|v| find_secrets(v, &format!("{at}[]"), out)),
+        _ => {}
+    }
 }
 
 fn bool_setting(
@@ -1293,6 +1358,32 @@ mod tests {
             );
         }
         assert!(debug.contains("postgres://sb:***@db/sb"));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_config_file_with_secrets_that_others_can_read_is_named() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("switchboard.toml");
+        std::fs::write(
+            &path,
+            "database_url = \"postgres://sb:pw@db/sb\"\n[[numbers]]\napp_secret = \"s\"\n",
+        )
+        .unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let why = Config::exposed_secrets(&path).expect("named");
+        assert!(
+            why.contains("database_url")
+                && why.contains("numbers[].app_secret")
+                && why.contains("644"),
+            "{why}"
+        );
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        assert_eq!(Config::exposed_secrets(&path), None, "600 is fine");
+        std::fs::write(&path, "listen = \"0.0.0.0:8080\"\n").unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        assert_eq!(Config::exposed_secrets(&path), None, "nothing secret in it");
     }
 
     #[test]

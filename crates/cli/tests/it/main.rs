@@ -1,6 +1,7 @@
 //! The `switchboard` binary as an operator uses it.
 
 mod crash;
+mod logs;
 mod outbox_crash;
 mod templates;
 

@@ -601,3 +601,171 @@ async fn approved(app: &TestApp, key: &str, name: &str) {
     }
     panic!("{name} was not approved");
 }
+
+/// What a customer controls, in every place it can put text: each goes into a corpus webhook of
+/// that kind, signed and delivered, and the inbox renders it in Chromium.
+const MARKUP: [&str; 3] = [
+    "<script>window.__xss=1</script>",
+    "\"><img src=x onerror=\"window.__xss=1\">",
+    "'><svg onload=window.__xss=1>",
+];
+const SCRIPT_URL: &str = "javascript:window.__xss=1";
+
+/// Keys that carry Meta's structure, not the customer's words.
+const STRUCTURE: &[&str] = &[
+    "type",
+    "id",
+    "timestamp",
+    "from",
+    "from_user_id",
+    "wa_id",
+    "user_id",
+    "mime_type",
+    "sha256",
+    "messaging_product",
+    "object",
+    "field",
+    "display_phone_number",
+    "phone_number_id",
+    "latitude",
+    "longitude",
+    "media_type",
+    "source_type",
+    "status",
+    "recipient_id",
+];
+
+fn inject(v: &mut serde_json::Value, n: &mut usize) {
+    match v {
+        serde_json::Value::Object(m) => {
+            for (k, v) in m.iter_mut() {
+                if STRUCTURE.contains(&k.as_str()) {
+                    continue;
+                }
+                match v {
+                    serde_json::Value::String(s) => {
+                        *s = if k.ends_with("url") || k == "link" {
+                            SCRIPT_URL.to_owned()
+                        } else {
+                            *n += 1;
+                            format!("{} {}", MARKUP[*n % MARKUP.len()], k)
+                        };
+                    }
+                    other => inject(other, n),
+                }
+            }
+        }
+        serde_json::Value::Array(a) => a.iter_mut().for_each(|v| inject(v, n)),
+        _ => {}
+    }
+}
+
+#[tokio::test]
+async fn what_customers_write_never_runs_in_real_chromium() {
+    let app = TestApp::spawn_full(sqlite(), |_| {}, &[], true).await;
+    add_user(
+        &app,
+        "alice@example.com",
+        "Alice Moreau",
+        "alice-password-1",
+    )
+    .await;
+    let admin = app.key(Role::Admin).await;
+    let corpus =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../cloudapi/tests/corpus/webhooks");
+    let now = switchboard_domain::UnixMs::now().0 / 1000;
+    let mut n = 0;
+    for (i, file) in [
+        "message_text.json",
+        "message_image_caption.json",
+        "message_document_filename.json",
+        "message_video.json",
+        "message_interactive_button_reply.json",
+        "message_interactive_list_reply.json",
+        "message_interactive_nfm_reply_flow.json",
+        "message_button_quick_reply.json",
+        "message_location_place.json",
+        "message_contacts.json",
+        "message_text_referral_ctwa.json",
+        "message_reaction.json",
+        "message_order.json",
+        "message_future_type_poll.json",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let mut body: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(corpus.join(file)).unwrap()).unwrap();
+        for change in body["entry"][0]["changes"].as_array_mut().unwrap() {
+            let value = &mut change["value"];
+            for c in value["contacts"].as_array_mut().into_iter().flatten() {
+                c["wa_id"] = json!("16505550999");
+                c.as_object_mut().unwrap().remove("user_id");
+            }
+            for m in value["messages"].as_array_mut().into_iter().flatten() {
+                m["from"] = json!("16505550999");
+                m["id"] = json!(format!("wamid.markup{i}"));
+                m["timestamp"] = json!((now - 60 + i as i64).to_string());
+                let o = m.as_object_mut().unwrap();
+                o.remove("from_user_id");
+                o.remove("context");
+            }
+            inject(value, &mut n);
+        }
+        let r = app.post_signed(body.to_string().as_bytes()).await;
+        assert_eq!(r.status(), 200, "{file}");
+    }
+    assert!(n > 25, "markup went into {n} fields");
+    let mut projected = 0;
+    for _ in 0..200 {
+        projected = app.store.inbound_counts().await.unwrap().0;
+        if projected >= 13 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert!(projected >= 13, "projected {projected}");
+    let list = app.get_json("/api/v1/conversations", &admin).await;
+    let id = list["data"][0]["id"].as_i64().unwrap();
+
+    let driver = chromedriver().await;
+    let profile = tempfile::tempdir().unwrap();
+    let c = browser(&driver, &profile, 1366).await;
+    login(&c, &app.base, "alice@example.com", "alice-password-1").await;
+    c.goto(&format!("{}/inbox?view=all&c={id}", app.base))
+        .await
+        .unwrap();
+    wait_for(&c, "#pane #thread", 10, "the thread").await;
+    wait_text(&c, "#thread", "<script>", 10, "markup shown as text").await;
+    wait_text(
+        &c,
+        "#conv-list",
+        "window.__xss",
+        10,
+        "the name shown as text",
+    )
+    .await;
+    // Let any injected handler (an image's onerror, an svg's onload) have its chance.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    screenshot(&c, "customer-markup").await;
+    let found = c
+        .execute(
+            r#"const links = [...document.querySelectorAll('a[href]')];
+               return {
+                 ran: window.__xss !== undefined,
+                 scripts: document.querySelectorAll('body script:not([src])').length,
+                 injected: document.querySelectorAll('img[src="x"], svg[onload], [onerror], [onload]').length,
+                 bad_links: links.filter(a => !/^(https?:|\/|#)/.test(a.getAttribute('href'))).map(a => a.getAttribute('href')),
+                 open_links: links.filter(a => a.target === '_blank' && !(a.relList.contains('noopener') && a.relList.contains('noreferrer'))).map(a => a.getAttribute('href')),
+               };"#,
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(found["ran"], false, "{found}");
+    assert_eq!(found["scripts"], 0, "{found}");
+    assert_eq!(found["injected"], 0, "{found}");
+    assert_eq!(found["bad_links"], json!([]), "{found}");
+    assert_eq!(found["open_links"], json!([]), "{found}");
+    c.close().await.unwrap();
+}
