@@ -118,6 +118,12 @@ pub const SETTINGS: &[Setting] = &[
         doc: "Live-update streams (`GET /api/v1/events`) one person or API key may hold open at once (a browser tab holds one); a further one is answered 429.",
     },
     Setting {
+        key: "http.header_timeout_secs",
+        env: Some("SWITCHBOARD_HEADER_TIMEOUT_SECS"),
+        default: "30",
+        doc: "Seconds a client has to send a request's headers (and an idle keep-alive connection stays open); a client that trickles them is disconnected. Every request then has 60 seconds to be answered.",
+    },
+    Setting {
         key: "http.allow_private_targets",
         env: Some("SWITCHBOARD_ALLOW_PRIVATE_TARGETS"),
         default: "false",
@@ -265,6 +271,7 @@ pub struct HttpConfig {
     /// 0: no limit.
     pub requests_per_minute: u32,
     pub event_streams_per_user: u32,
+    pub header_timeout_secs: u64,
     pub allow_private_targets: bool,
 }
 
@@ -429,6 +436,7 @@ struct FileHttp {
     trust_forwarded: Option<bool>,
     requests_per_minute: Option<i64>,
     event_streams_per_user: Option<i64>,
+    header_timeout_secs: Option<i64>,
     allow_private_targets: Option<bool>,
 }
 
@@ -669,6 +677,14 @@ impl Config {
                 1,
                 100_000,
             ) as u32,
+            header_timeout_secs: int_setting(
+                &mut problems,
+                "http.header_timeout_secs",
+                env("SWITCHBOARD_HEADER_TIMEOUT_SECS"),
+                file.http.header_timeout_secs,
+                1,
+                3_600,
+            ) as u64,
             allow_private_targets: bool_setting(
                 &mut problems,
                 "http.allow_private_targets",
@@ -946,11 +962,12 @@ impl Config {
             ));
         }
         out.push_str(&format!(
-            "\n[http]\nsecure_cookies = {}\ntrust_forwarded = {}\nrequests_per_minute = {}\nevent_streams_per_user = {}\nallow_private_targets = {}\n",
+            "\n[http]\nsecure_cookies = {}\ntrust_forwarded = {}\nrequests_per_minute = {}\nevent_streams_per_user = {}\nheader_timeout_secs = {}\nallow_private_targets = {}\n",
             self.http.secure_cookies,
             self.http.trust_forwarded,
             self.http.requests_per_minute,
             self.http.event_streams_per_user,
+            self.http.header_timeout_secs,
             self.http.allow_private_targets
         ));
         out.push_str(&format!(

@@ -23,6 +23,7 @@ pub mod metrics;
 pub mod outbound;
 pub mod routes;
 pub mod routing;
+pub mod serve;
 pub mod template_files;
 pub mod ui;
 
@@ -102,6 +103,7 @@ pub struct Application {
         tokio::sync::mpsc::UnboundedReceiver<events::Event>,
     )>,
     background_workers: bool,
+    header_timeout: Duration,
 }
 
 type ClockTask = Box<dyn FnOnce(tokio_util::sync::CancellationToken) -> StartupTask + Send>;
@@ -267,6 +269,7 @@ impl Application {
             }
         });
         let events_relay = relay_rx.map(|rx| (state.store.clone(), state.events.clone(), rx));
+        let header_timeout = Duration::from_secs(state.config.http.header_timeout_secs);
         Ok(Application {
             shutdown: state.shutdown.clone(),
             events_relay,
@@ -281,6 +284,7 @@ impl Application {
             dispatchers,
             routing,
             background_workers: true,
+            header_timeout,
         })
     }
 
@@ -372,14 +376,7 @@ impl Application {
             t.cancel();
         });
         let t = token.clone();
-        // The peer's address goes with each request (per-address login limits).
-        let served = axum::serve(
-            self.listener,
-            self.router
-                .into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(async move { t.cancelled().await })
-        .await;
+        let served = serve::serve(self.listener, self.router, self.header_timeout, t).await;
         token.cancel();
         for w in workers {
             let _ = w.await;

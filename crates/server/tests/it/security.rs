@@ -881,3 +881,227 @@ async fn agents_cannot_act_on_conversations_others_hold(db: TestDatabase) {
         .unwrap();
     assert_eq!(r.status(), 404);
 }
+
+/// A client that trickles its headers is cut off; a live stream, which sends nothing more
+/// once asked, is not.
+#[tokio::test]
+async fn a_client_that_trickles_its_headers_is_disconnected_but_live_streams_stay() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = TestApp::spawn_full(
+        sqlite(),
+        |_| {},
+        &[("SWITCHBOARD_HEADER_TIMEOUT_SECS", "1")],
+        false,
+    )
+    .await;
+    let addr = app.base.trim_start_matches("http://").to_owned();
+    let mut slow = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    slow.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .unwrap();
+    let started = std::time::Instant::now();
+    let mut buf = [0u8; 1024];
+    let read = tokio::time::timeout(Duration::from_secs(10), slow.read(&mut buf))
+        .await
+        .expect("the server hung up within the header timeout");
+    let got = String::from_utf8_lossy(&buf[..read.unwrap_or(0)]).to_string();
+    assert!(
+        !got.contains("200 OK"),
+        "the request was never completed, so never answered: {got}"
+    );
+    assert!(
+        started.elapsed() >= Duration::from_millis(900),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(
+        app.get("/healthz", None).await.status(),
+        200,
+        "others are served"
+    );
+
+    app.add_user("ann@example.com", "Ann", "agent").await;
+    let ann = app.session("ann@example.com").await;
+    let mut stream = app
+        .http
+        .get(format!("{}/api/v1/events", app.base))
+        .header("cookie", &ann.cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stream.status(), 200);
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    app.customer_writes("16505551234", TestApp::text("still listening?"));
+    app.settle().await;
+    let mut seen = String::new();
+    while !seen.contains("event: message") {
+        let chunk = tokio::time::timeout(Duration::from_secs(10), stream.chunk())
+            .await
+            .expect("an event arrives")
+            .expect("the stream is still open")
+            .expect("and not ended");
+        seen.push_str(&String::from_utf8_lossy(&chunk));
+    }
+}
+
+per_backend!(a_media_url_into_the_private_network_is_never_fetched);
+
+/// A signed webhook (a leaked app secret is enough) names a URL on the business's own network:
+/// the download is refused before any connection, and says why; only when the operator allows
+/// private targets is it fetched. Media links in sends into such addresses are refused too.
+async fn a_media_url_into_the_private_network_is_never_fetched(db: TestDatabase) {
+    // An "internal admin panel" on loopback that counts who knocks.
+    let panel = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let panel_addr = panel.local_addr().unwrap();
+    let knocks = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let k = knocks.clone();
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = panel.accept().await {
+            k.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            use tokio::io::AsyncWriteExt;
+            let _ = s
+                .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 6\r\n\r\nsecret")
+                .await;
+        }
+    });
+    let db2 = match db.backend {
+        switchboard_store::Backend::Sqlite => sqlite(),
+        switchboard_store::Backend::Postgres => postgres().await,
+    };
+    for (db, allow, want_knocks) in [(db, "false", 0), (db2, "true", 1)] {
+        let app = TestApp::spawn_full(
+            db,
+            |_| {},
+            &[("SWITCHBOARD_ALLOW_PRIVATE_TARGETS", allow)],
+            false,
+        )
+        .await;
+        let before = knocks.load(std::sync::atomic::Ordering::SeqCst);
+        let now = switchboard_domain::UnixMs::now().0 / 1000;
+        let body = json!({"object": "whatsapp_business_account", "entry": [{"id": "102290129340398", "changes": [{"field": "messages", "value": {
+            "messaging_product": "whatsapp",
+            "metadata": {"display_phone_number": "15550783881", "phone_number_id": app.number},
+            "contacts": [{"profile": {"name": "Sheena Nelson"}, "wa_id": "16505551234"}],
+            "messages": [{"from": "16505551234", "id": "wamid.ssrf1", "timestamp": now.to_string(), "type": "image",
+                "image": {"mime_type": "image/jpeg", "id": "1003383421387256", "url": format!("http://{panel_addr}/admin/export")}}]}}]}]});
+        assert_eq!(
+            app.post_signed(body.to_string().as_bytes()).await.status(),
+            200
+        );
+        app.projector.drain().await.unwrap();
+        app.media.run_once(10).await.unwrap();
+        let id = app
+            .store
+            .message_by_wamid("wamid.ssrf1")
+            .await
+            .unwrap()
+            .unwrap()
+            .id;
+        let rec = app.store.media(id).await.unwrap().unwrap();
+        assert_eq!(
+            knocks.load(std::sync::atomic::Ordering::SeqCst) - before,
+            want_knocks,
+            "allow_private_targets = {allow}: {:?}",
+            rec.last_error
+        );
+        if allow == "false" {
+            let why = rec.last_error.unwrap_or_default();
+            assert!(why.contains("not a public address"), "{why}");
+
+            // A send whose media link points inside is refused before it is queued.
+            let key = app.key(Role::Agent).await;
+            for link in [
+                format!("http://{panel_addr}/x.jpg"),
+                "http://169.254.169.254/latest/meta-data/x.jpg".to_owned(),
+                "https://localhost/x.jpg".to_owned(),
+            ] {
+                let r = app
+                    .post_json(
+                        "/api/v1/messages",
+                        &key,
+                        &json!({"to": "+16505551234", "type": "image", "image": {"link": link}}),
+                        &[],
+                    )
+                    .await;
+                let (status, code, message) = error_code(r).await;
+                assert_eq!((status, code.as_str()), (422, "private_link"), "{message}");
+            }
+        }
+    }
+}
+
+/// Whatever the response, a browser is told not to sniff it, frame it or run anything in it;
+/// pages allow only the server's own scripts; customers' files download, never render.
+#[tokio::test]
+async fn every_response_tells_the_browser_to_keep_it_inert() {
+    let app = TestApp::spawn(sqlite()).await;
+    let key = app.key(Role::Agent).await;
+    app.add_user("ann@example.com", "Ann", "agent").await;
+    let ann = app.session("ann@example.com").await;
+    for (path, cookie) in [
+        ("/api/v1/whoami", None),
+        ("/api/v1/nothing-here", None),
+        ("/healthz", None),
+        ("/api/openapi.json", None),
+        ("/inbox", Some(&ann.cookie)),
+        ("/login", None),
+    ] {
+        let mut req = app
+            .http
+            .get(format!("{}{path}", app.base))
+            .bearer_auth(&key);
+        if let Some(c) = cookie {
+            req = app
+                .http
+                .get(format!("{}{path}", app.base))
+                .header("cookie", c);
+        }
+        let r = req.send().await.unwrap();
+        let h = r.headers();
+        assert_eq!(h["x-content-type-options"], "nosniff", "{path}");
+        assert_eq!(h["x-frame-options"], "DENY", "{path}");
+        assert!(h.contains_key("referrer-policy"), "{path}");
+        let csp = h["content-security-policy"].to_str().unwrap();
+        assert!(csp.contains("frame-ancestors 'none'"), "{path}: {csp}");
+        assert!(
+            !csp.contains("unsafe-inline") && !csp.contains("unsafe-eval"),
+            "{path}: {csp}"
+        );
+        if h["content-type"].to_str().unwrap().starts_with("text/html") {
+            assert!(csp.contains("script-src 'self'"), "{path}: {csp}");
+        } else {
+            assert!(
+                csp.contains("default-src 'none'") && csp.contains("sandbox"),
+                "{path}: {csp}"
+            );
+        }
+    }
+
+    // A customer's file, HTML for instance, is served as a download in a sandbox.
+    app.customer_writes(
+        "16505551234",
+        json!({"type": "document", "document": {"filename": "invoice.html", "mime_type": "text/html"}}),
+    );
+    app.settle().await;
+    app.media.run_once(10).await.unwrap();
+    let conv = app.get_json("/api/v1/conversations", &key).await["data"][0]["id"]
+        .as_i64()
+        .unwrap();
+    let msgs = app
+        .get_json(&format!("/api/v1/conversations/{conv}/messages"), &key)
+        .await;
+    let id = msgs["data"][0]["id"].as_i64().unwrap();
+    let r = app
+        .get(&format!("/api/v1/messages/{id}/media"), Some(&key))
+        .await;
+    assert_eq!(r.status(), 200);
+    let h = r.headers();
+    assert_eq!(h["content-disposition"], "attachment");
+    assert_eq!(h["x-content-type-options"], "nosniff");
+    assert!(
+        h["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .contains("sandbox")
+    );
+}

@@ -5,3 +5,4 @@ mod journal;
 mod media;
 mod migrations;
 mod state;
+mod users;
