@@ -16,6 +16,16 @@ pub fn window_open(last_inbound: Option<UnixMs>, now: UnixMs) -> bool {
     last_inbound.is_some_and(|t| now < window_closes_at(t))
 }
 
+/// When the free-entry-point window a click-to-WhatsApp referral opened closes.
+pub fn free_entry_point_closes_at(referral_at: UnixMs) -> UnixMs {
+    referral_at.plus_ms(FREE_ENTRY_POINT_MS)
+}
+
+/// Open until the recorded closing time (the latest referral's), if there was one.
+pub fn free_entry_point_open(closes_at: Option<UnixMs>, now: UnixMs) -> bool {
+    closes_at.is_some_and(|t| now < t)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -28,6 +38,18 @@ mod tests {
         assert!(window_open(Some(t), t.plus_ms(SERVICE_WINDOW_MS - 1)));
         assert!(!window_open(Some(t), t.plus_ms(SERVICE_WINDOW_MS)));
         assert!(!window_open(None, t));
+    }
+
+    #[test]
+    fn a_referral_opens_72_free_hours() {
+        let t = UnixMs(1_750_000_000_000);
+        let closes = free_entry_point_closes_at(t);
+        assert!(free_entry_point_open(
+            Some(closes),
+            t.plus_ms(FREE_ENTRY_POINT_MS - 1)
+        ));
+        assert!(!free_entry_point_open(Some(closes), closes));
+        assert!(!free_entry_point_open(None, t));
     }
 
     proptest! {

@@ -272,13 +272,7 @@ impl Emulator {
         error: Option<i64>,
         now: i64,
     ) {
-        let rank = |s: &str| match s {
-            "sent" => 1,
-            "delivered" => 2,
-            "read" => 3,
-            "played" => 4,
-            _ => 0,
-        };
+        let rank = |s: &str| switchboard_cloudapi::webhook::StatusKind::parse(s).rank();
         let mut follow = Vec::new();
         let update = {
             let mut guard = self.state();
@@ -287,7 +281,8 @@ impl Emulator {
                 return;
             };
             let current = rec.statuses.last().map(|s| s.status.as_str()).unwrap_or("");
-            if current == "failed" || (status != "failed" && rank(status) <= rank(current)) {
+            // Forward only; `failed` outranks every other status and nothing follows it.
+            if rank(status) <= rank(current) {
                 return;
             }
             rec.statuses.push(crate::state::StatusRecord {

@@ -600,6 +600,16 @@ function initSettings() {
     const res = await api("DELETE", "/api/v1/api-keys/" + b.dataset.id);
     if (!res.ok) toast(errorText(res), true); else location.reload();
   });
+  const password = $("#password-form");
+  if (password) password.onsubmit = async (e) => {
+    e.preventDefault();
+    const res = await api("POST", "/api/v1/auth/password", { current_password: $("#password-current").value, new_password: $("#password-new").value });
+    if (!res.ok) { toast(errorText(res), true); return; }
+    // The old session ended with the change: this page goes on with the new one's token.
+    document.querySelector('meta[name="csrf-token"]').content = res.data.csrf_token;
+    password.reset();
+    toast("Password changed; your other sessions were logged out.");
+  };
   const canned = $("#canned-form");
   if (canned) canned.onsubmit = async (e) => {
     e.preventDefault();

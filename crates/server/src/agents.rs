@@ -162,12 +162,7 @@ pub fn client_addr(parts: &Parts, trust_forwarded: bool) -> Option<IpAddr> {
         .then(|| parts.headers.get("x-forwarded-for")?.to_str().ok())
         .flatten()
         .and_then(|v| v.split(',').next()?.trim().parse().ok());
-    forwarded.or_else(|| {
-        parts
-            .extensions
-            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-            .map(|c| c.0.ip())
-    })
+    forwarded.or_else(|| crate::serve::PEER.try_with(|p| p.ip()).ok())
 }
 
 /// A browser's cross-site request: its `Origin` names another host than the one it was sent

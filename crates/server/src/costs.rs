@@ -106,7 +106,10 @@ pub async fn estimate(
                     last_inbound.map(UnixMs),
                     now,
                 ),
-                free_entry_point_open: fep.is_some_and(|f| f > now.0),
+                free_entry_point_open: switchboard_domain::window::free_entry_point_open(
+                    fep.map(UnixMs),
+                    now,
+                ),
                 auth_international: false,
                 month_to_date: seq as u64,
             },
@@ -211,7 +214,10 @@ pub async fn estimate_unsent(
                     last_inbound.map(UnixMs),
                     now,
                 ),
-                free_entry_point_open: fep.is_some_and(|f| f > now.0),
+                free_entry_point_open: switchboard_domain::window::free_entry_point_open(
+                    fep.map(UnixMs),
+                    now,
+                ),
                 auth_international: false,
                 month_to_date: seq as u64,
             },

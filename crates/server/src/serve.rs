@@ -1,20 +1,25 @@
 //! The public listener's accept loop. It is axum's `serve` with what a server on the internet
 //! needs and that one does not set: a limit on how long a client may take to send a request's
 //! headers (a client that trickles them, one byte at a time, would otherwise hold a connection
-//! and its task forever), applied to idle keep-alive connections too. Each request carries the
-//! peer's address (per-address login limits). A stop ends the accepting at once and lets each
-//! connection finish the request it is serving.
+//! and its task forever), applied to idle keep-alive connections too. The peer's address is
+//! known to every request of a connection through [`PEER`] (per-address login limits) at no
+//! cost per request: a webhook never asks for it. A stop ends the accepting at once and lets
+//! each connection finish the request it is serving.
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::ConnectInfo;
-use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
+
+tokio::task_local! {
+    /// The address of the peer whose connection the current task serves (HTTP/1 handlers run
+    /// in their connection's task).
+    pub static PEER: SocketAddr;
+}
 
 pub async fn serve(
     listener: TcpListener,
@@ -38,15 +43,9 @@ pub async fn serve(
             _ = stop.cancelled() => break,
         };
         let _ = stream.set_nodelay(true);
-        let service = tower::ServiceExt::map_request(
-            router.clone(),
-            move |mut req: axum::http::Request<Incoming>| {
-                req.extensions_mut().insert(ConnectInfo::<SocketAddr>(peer));
-                req
-            },
-        );
+        let service = router.clone();
         let (stop, open) = (stop.clone(), open_tx.clone());
-        tokio::spawn(async move {
+        tokio::spawn(PEER.scope(peer, async move {
             let _open = open;
             let conn = hyper::server::conn::http1::Builder::new()
                 .timer(TokioTimer::new())
@@ -65,7 +64,7 @@ pub async fn serve(
             }
             conn.as_mut().graceful_shutdown();
             let _ = conn.await;
-        });
+        }));
     }
     drop(listener);
     drop(open_tx);

@@ -38,8 +38,9 @@ pub struct MessageOp {
     /// The message's raw JSON as Meta sent it.
     pub payload: String,
     pub meta_at_ms: i64,
-    /// A click-to-WhatsApp referral: opens a 72-hour free-entry-point window.
-    pub referral: bool,
+    /// When the free-entry-point window this message opened closes (a click-to-WhatsApp
+    /// referral; `domain::window` says when), in Meta's time.
+    pub free_entry_point_until_ms: Option<i64>,
     /// Media to download: (Meta media id, mime type, sha256 base64, url).
     pub media: Option<MediaRef>,
 }
@@ -150,9 +151,6 @@ pub struct ProjectionSummary {
     pub changed: Vec<(i64, &'static str)>,
 }
 
-pub const WINDOW_MS: i64 = 24 * 3_600_000;
-pub const FEP_MS: i64 = 72 * 3_600_000;
-
 pub(crate) const FIND_BY_BSUID: &str = "SELECT id FROM contacts WHERE bsuid = $1";
 pub(crate) const FIND_BY_WA_ID: &str = "SELECT id FROM contacts WHERE wa_id = $1";
 pub(crate) const INSERT_CONTACT: &str = "INSERT INTO contacts (wa_id, bsuid, parent_bsuid, username, name, created_at_ms, updated_at_ms) \
@@ -180,10 +178,6 @@ const INSERT_MEDIA: &str = "INSERT INTO media (message_id, phone_number_id, medi
      VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (message_id) DO NOTHING";
 const INSERT_STATUS: &str = "INSERT INTO message_statuses (wamid, status, rank, meta_at_ms, pricing, errors, error_code, payload, journal_id) \
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (wamid, status) DO NOTHING RETURNING id";
-// Only forward: a lower rank (an out-of-order `delivered` after `read`) changes nothing.
-const ADVANCE_STATUS: &str = "UPDATE messages SET status = $2, status_rank = $3, status_at_ms = $4, error_code = COALESCE($5, error_code) \
-     WHERE wamid = $1 AND status_rank < $3 RETURNING conversation_id";
-const BEST_PARKED: &str = "SELECT status, rank, meta_at_ms, error_code FROM message_statuses WHERE wamid = $1 ORDER BY rank DESC LIMIT 1";
 const CHANGE_NUMBER: &str = "UPDATE contacts SET wa_id = $2, updated_at_ms = $3 WHERE wa_id = $1 AND NOT EXISTS (SELECT 1 FROM contacts c2 WHERE c2.wa_id = $2)";
 // Keyed by the OLD BSUID, so a replayed change cannot undo a later one; by phone only when the
 // message did not carry the old BSUID.
@@ -357,17 +351,12 @@ impl Store {
                         sum.messages_new += 1;
                         sum.changed.push((conversation, "message"));
                         if m.inbound {
-                            let fep = if m.referral { m.meta_at_ms + FEP_MS } else { 0 };
+                            let fep = m.free_entry_point_until_ms.unwrap_or(0);
                             sqlx::query(TOUCH_INBOUND).bind(conversation).bind(m.meta_at_ms).bind(fep).execute(&mut *tx).await?;
                         } else {
                             sqlx::query(TOUCH_OUTBOUND).bind(conversation).bind(m.meta_at_ms).execute(&mut *tx).await?;
                             // A status may have arrived before its message: apply the best one.
-                            let parked: Option<(String, i64, i64, Option<i64>)> =
-                                sqlx::query_as(BEST_PARKED).bind(&m.wamid).fetch_optional(&mut *tx).await?;
-                            if let Some((status, rank, at, code)) = parked {
-                                let _: Vec<(i64,)> = sqlx::query_as(ADVANCE_STATUS).bind(&m.wamid).bind(status).bind(rank).bind(at).bind(code)
-                                    .fetch_all(&mut *tx).await?;
-                            }
+                            crate::statuses::apply_parked!(tx, [m.wamid.as_str()]);
                         }
                         if let Some(media) = &m.media {
                             sqlx::query(INSERT_MEDIA).bind(message_id).bind(&m.phone_number_id).bind(&media.media_id)
@@ -382,7 +371,7 @@ impl Store {
                             .fetch_optional(&mut *tx).await?;
                         if inserted.is_none() { sum.statuses_seen += 1; continue }
                         sum.statuses_new += 1;
-                        let advanced: Vec<(i64,)> = sqlx::query_as(ADVANCE_STATUS).bind(&s.wamid).bind(&s.status).bind(s.rank).bind(s.meta_at_ms).bind(s.error_code)
+                        let advanced: Vec<(i64,)> = sqlx::query_as(crate::statuses::ADVANCE_STATUS).bind(&s.wamid).bind(&s.status).bind(s.rank).bind(s.meta_at_ms).bind(s.error_code)
                             .fetch_all(&mut *tx).await?;
                         sum.changed.extend(advanced.iter().map(|(c,)| (*c, "status")));
                         if advanced.is_empty() {

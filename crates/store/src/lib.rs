@@ -25,6 +25,7 @@ mod read;
 mod registry;
 mod routing;
 mod sqlite_journal;
+mod statuses;
 #[cfg(feature = "testing")]
 pub mod testing;
 mod users;
@@ -34,9 +35,7 @@ pub use campaigns::{CampaignAction, CampaignRow, NewCampaign, Progress};
 pub use consent::{ContactConsentRow, ImportRow, ImportSummary};
 pub use costs::{CostRow, NewCost, RateCardRow};
 pub use error::StoreError;
-pub use inbound::{
-    ContactKey, FEP_MS, Journaled, MediaRef, MessageOp, Op, ProjectionSummary, StatusOp, WINDOW_MS,
-};
+pub use inbound::{ContactKey, Journaled, MediaRef, MessageOp, Op, ProjectionSummary, StatusOp};
 pub use inbox_ui::{CannedResponse, EVENTS_CHANNEL, PendingOutbound, ViewCount, ViewCounts};
 pub use journal::{JournalEntry, NewWebhook};
 pub use media::{MediaJob, MediaRecord};

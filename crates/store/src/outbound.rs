@@ -261,8 +261,6 @@ const SET_FAILED: &str = "UPDATE outbound SET state = 'failed', error_code = $2,
      WHERE id = $1 AND state = 'sending' AND attempts = $6";
 const SET_DEFERRED: &str = "UPDATE outbound SET state = 'queued', next_attempt_at_ms = $2, attempts = attempts - 1, updated_at_ms = $3 \
      WHERE id = $1 AND state = 'sending' AND attempts = $4";
-const ADVANCE_STATUS: &str = "UPDATE messages SET status = $2, status_rank = $3, status_at_ms = $4, error_code = COALESCE($5, error_code) \
-     WHERE wamid = $1 AND status_rank < $3";
 const LEASE: &str = "INSERT INTO senders (phone_number_id, owner, lease_until_ms) VALUES ($1, $2, $3) \
      ON CONFLICT (phone_number_id) DO UPDATE SET owner = excluded.owner, lease_until_ms = excluded.lease_until_ms \
      WHERE senders.owner = excluded.owner OR senders.owner IS NULL OR senders.lease_until_ms < $4";
@@ -799,19 +797,7 @@ impl Store {
                 q.push(" ON CONFLICT (wamid) DO NOTHING");
                 q.build().execute(&mut *tx).await?;
                 // A status webhook may have come before we recorded the wamid: apply the best.
-                let mut q = sqlx::QueryBuilder::new("SELECT wamid, status, rank, meta_at_ms, error_code FROM message_statuses WHERE wamid IN (");
-                let mut sep = q.separated(", ");
-                for a in chunk {
-                    sep.push_bind(a.0);
-                }
-                q.push(") ORDER BY rank DESC");
-                let parked: Vec<(String, String, i64, i64, Option<i64>)> = q.build_query_as().fetch_all(&mut *tx).await?;
-                let mut applied = HashSet::new();
-                for (wamid, status, rank, at, code) in parked {
-                    if applied.insert(wamid.clone()) {
-                        sqlx::query(ADVANCE_STATUS).bind(&wamid).bind(status).bind(rank).bind(at).bind(code).execute(&mut *tx).await?;
-                    }
-                }
+                crate::statuses::apply_parked!(tx, chunk.iter().map(|a| a.0));
             }
             tx.commit().await?;
             Ok(())

@@ -18,6 +18,22 @@ string_enum! {
     }
 }
 
+impl StatusKind {
+    /// Where this status stands in Meta's order, the one home of the rule that statuses only
+    /// move forward: a status applies only over a lower rank. `failed` outranks everything (it
+    /// is terminal); `deleted` and unknown kinds rank 0 (recorded, never applied).
+    pub fn rank(&self) -> i64 {
+        match self {
+            StatusKind::Sent => 1,
+            StatusKind::Delivered => 2,
+            StatusKind::Read => 3,
+            StatusKind::Played => 4,
+            StatusKind::Failed => 10,
+            StatusKind::Deleted | StatusKind::Other(_) => 0,
+        }
+    }
+}
+
 string_enum! {
     /// `pricing.type` under per-message pricing.
     pub enum PricingType {
@@ -127,5 +143,24 @@ wire_struct! {
     pub struct ConversationOrigin {
         #[serde(rename = "type")]
         pub kind: PricingCategory,
+    }
+}
+
+#[cfg(test)]
+mod rank_tests {
+    use super::StatusKind;
+
+    #[test]
+    fn ranks_are_monotonic_with_failed_terminal() {
+        let order = [
+            StatusKind::Sent,
+            StatusKind::Delivered,
+            StatusKind::Read,
+            StatusKind::Played,
+            StatusKind::Failed,
+        ];
+        assert!(order.windows(2).all(|w| w[0].rank() < w[1].rank()));
+        assert_eq!(StatusKind::Other("held".into()).rank(), 0);
+        assert_eq!(StatusKind::Deleted.rank(), 0);
     }
 }

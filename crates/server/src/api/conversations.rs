@@ -7,8 +7,9 @@ use axum::Json;
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
+use switchboard_domain::window;
 use switchboard_domain::{Role, UnixMs};
-use switchboard_store::{ConversationFilter, ConversationRow, MessageRow, WINDOW_MS};
+use switchboard_store::{ConversationFilter, ConversationRow, MessageRow};
 
 use super::{Id, decode_cursor, encode_cursor, not_found_or};
 use crate::AppState;
@@ -42,7 +43,9 @@ fn limit(q: &HashMap<String, String>, default: i64, max: i64) -> Result<i64, Api
 }
 
 fn conversation_json(c: &ConversationRow, now: i64) -> Value {
-    let window_until = c.last_inbound_at_ms.map(|t| t + WINDOW_MS);
+    let now = UnixMs(now);
+    let last_inbound = c.last_inbound_at_ms.map(UnixMs);
+    let fep_until = c.fep_expires_at_ms.map(UnixMs);
     json!({
         "id": c.id,
         "phone_number_id": c.phone_number_id,
@@ -53,8 +56,14 @@ fn conversation_json(c: &ConversationRow, now: i64) -> Value {
         "last_inbound_at_ms": c.last_inbound_at_ms,
         "last_text": c.last_text,
         "unread_count": c.unread_count,
-        "service_window": {"open": window_until.is_some_and(|u| u > now), "expires_at_ms": window_until},
-        "free_entry_point": {"open": c.fep_expires_at_ms.is_some_and(|u| u > now), "expires_at_ms": c.fep_expires_at_ms},
+        "service_window": {
+            "open": window::window_open(last_inbound, now),
+            "expires_at_ms": last_inbound.map(|t| window::window_closes_at(t).0),
+        },
+        "free_entry_point": {
+            "open": window::free_entry_point_open(fep_until, now),
+            "expires_at_ms": c.fep_expires_at_ms,
+        },
         "created_at_ms": c.created_at_ms,
     })
 }

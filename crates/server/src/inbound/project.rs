@@ -8,8 +8,9 @@ use std::collections::HashMap;
 use sha2::{Digest, Sha256};
 use switchboard_cloudapi::webhook::{
     ChangeValue, Contact, Entry, Envelope, Field, InboundContent, InboundMessage, MessagingValue,
-    Status, StatusKind,
+    Status,
 };
+use switchboard_domain::UnixMs;
 use switchboard_store::{ContactKey, MediaRef, MessageOp, Op, StatusOp};
 
 /// What projection needs to know about the configuration.
@@ -23,18 +24,6 @@ pub struct ProjectCtx {
     pub keywords: switchboard_domain::consent::Keywords,
     pub opt_out_reply: String,
     pub opt_in_reply: String,
-}
-
-/// The rank of a status in the state machine: forward only, `failed` terminal.
-pub fn status_rank(s: &StatusKind) -> i64 {
-    match s {
-        StatusKind::Sent => 1,
-        StatusKind::Delivered => 2,
-        StatusKind::Read => 3,
-        StatusKind::Played => 4,
-        StatusKind::Failed => 10,
-        StatusKind::Deleted | StatusKind::Other(_) => 0,
-    }
 }
 
 pub fn project(env: &Envelope, ctx: &ProjectCtx) -> Vec<Op> {
@@ -128,7 +117,10 @@ fn message_op(phone_number_id: &str, m: &InboundMessage, contact: ContactKey, in
         text: message_text(m),
         payload: serde_json::to_string(m).expect("messages serialise"),
         meta_at_ms: m.timestamp.as_millis(),
-        referral: m.referral.is_some(),
+        free_entry_point_until_ms: m.referral.as_ref().map(|_| {
+            switchboard_domain::window::free_entry_point_closes_at(UnixMs(m.timestamp.as_millis()))
+                .0
+        }),
         media,
     }))
 }
@@ -137,7 +129,7 @@ fn status_op(s: &Status) -> Op {
     Op::Status(StatusOp {
         wamid: s.id.clone(),
         status: s.status.as_str().to_owned(),
-        rank: status_rank(&s.status),
+        rank: s.status.rank(),
         meta_at_ms: s.timestamp.as_millis(),
         pricing: s
             .pricing
@@ -461,23 +453,6 @@ mod tests {
             );
             assert!(!ops.is_empty(), "{} produced nothing", path.display());
         }
-    }
-
-    #[test]
-    fn ranks_are_monotonic_with_failed_terminal() {
-        let order = [
-            StatusKind::Sent,
-            StatusKind::Delivered,
-            StatusKind::Read,
-            StatusKind::Played,
-            StatusKind::Failed,
-        ];
-        assert!(
-            order
-                .windows(2)
-                .all(|w| status_rank(&w[0]) < status_rank(&w[1]))
-        );
-        assert_eq!(status_rank(&StatusKind::Other("held".into())), 0);
     }
 
     #[test]

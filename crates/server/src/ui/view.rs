@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 use switchboard_domain::UnixMs;
-use switchboard_domain::window::SERVICE_WINDOW_MS as WINDOW_MS;
+use switchboard_domain::window;
 use switchboard_store::{ConversationEvent, ConversationRow, MessageRow, PendingOutbound};
 
 /// One item of a thread: a message (either way), an outbox entry not yet accepted by Meta, a
@@ -259,10 +259,11 @@ pub struct Window {
 }
 
 pub fn window(c: &ConversationRow, now: UnixMs) -> Window {
-    let until_ms = c.last_inbound_at_ms.map_or(0, |t| t + WINDOW_MS);
+    let last_inbound = c.last_inbound_at_ms.map(UnixMs);
+    let until_ms = last_inbound.map_or(0, |t| window::window_closes_at(t).0);
     let left_ms = until_ms - now.0;
     Window {
-        open: left_ms > 0,
+        open: window::window_open(last_inbound, now),
         until_ms,
         left: if left_ms > 0 {
             format!(

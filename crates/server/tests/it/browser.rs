@@ -767,5 +767,33 @@ async fn what_customers_write_never_runs_in_real_chromium() {
     assert_eq!(found["injected"], 0, "{found}");
     assert_eq!(found["bad_links"], json!([]), "{found}");
     assert_eq!(found["open_links"], json!([]), "{found}");
+
+    // Alice changes her password in the settings; the old one stops working, the page goes on.
+    c.goto(&format!("{}/settings", app.base)).await.unwrap();
+    wait_for(&c, "#password-form", 10, "the password form").await;
+    for (css, text) in [
+        ("#password-current", "alice-password-1"),
+        ("#password-new", "a much longer passphrase"),
+    ] {
+        c.find(Locator::Css(css))
+            .await
+            .unwrap()
+            .send_keys(text)
+            .await
+            .unwrap();
+    }
+    click(&c, "#password-submit").await;
+    wait_text(&c, "#toasts", "Password changed", 10, "password changed").await;
+    let login = |password: &'static str| {
+        app.http
+            .post(format!("{}/api/v1/auth/login", app.base))
+            .json(&json!({"email": "alice@example.com", "password": password}))
+            .send()
+    };
+    assert_eq!(login("alice-password-1").await.unwrap().status(), 422);
+    assert_eq!(
+        login("a much longer passphrase").await.unwrap().status(),
+        200
+    );
     c.close().await.unwrap();
 }

@@ -1105,3 +1105,30 @@ async fn every_response_tells_the_browser_to_keep_it_inert() {
             .contains("sandbox")
     );
 }
+
+/// Without `http.trust_forwarded`, a client cannot pick its own address with
+/// `X-Forwarded-For`: its connection's address is the one counted.
+#[tokio::test]
+async fn without_a_trusted_proxy_the_connections_address_is_counted() {
+    let app = TestApp::spawn(sqlite()).await;
+    let mut locked_at = None;
+    for i in 0..40 {
+        let r = app
+            .http
+            .post(format!("{}/api/v1/auth/login", app.base))
+            .header("x-forwarded-for", format!("203.0.113.{i}"))
+            .json(&json!({"email": format!("user{i}@example.com"), "password": "guess"}))
+            .send()
+            .await
+            .unwrap();
+        if r.status() == 429 {
+            locked_at = Some(i);
+            break;
+        }
+    }
+    assert_eq!(
+        locked_at,
+        Some(30),
+        "the 31st guess from 127.0.0.1 is refused"
+    );
+}

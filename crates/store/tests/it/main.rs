@@ -4,5 +4,6 @@ mod api_keys;
 mod journal;
 mod media;
 mod migrations;
+mod outbox;
 mod state;
 mod users;

@@ -14,7 +14,7 @@ fn image(wamid: &str) -> Op {
         text: None,
         payload: "{}".into(),
         meta_at_ms: 1_750_000_000_000,
-        referral: false,
+        free_entry_point_until_ms: None,
         media: Some(MediaRef {
             media_id: "m1".into(),
             mime_type: Some("image/png".into()),
