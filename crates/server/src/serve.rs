@@ -5,12 +5,21 @@
 //! known to every request of a connection through [`PEER`] (per-address login limits) at no
 //! cost per request: a webhook never asks for it. A stop ends the accepting at once and lets
 //! each connection finish the request it is serving.
+//!
+//! The header limit is hyper's, on a clock of our own ([`Coarse`]): hyper's Tokio timer arms
+//! and disarms a timer-wheel entry for every request, which costs the webhook intake several
+//! per cent; here a deadline is a number checked when the connection is polled, and each
+//! connection is polled at least once a second, so a limit is enforced within a second of
+//! falling due at the cost of one timer per connection.
 
+use std::future::Future;
 use std::net::SocketAddr;
-use std::time::Duration;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
 
 use axum::Router;
-use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::rt::TokioIo;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -20,6 +29,9 @@ tokio::task_local! {
     /// in their connection's task).
     pub static PEER: SocketAddr;
 }
+
+/// How often each connection is polled whatever happens on it, so deadlines are seen.
+const CHECK: Duration = Duration::from_secs(1);
 
 pub async fn serve(
     listener: TcpListener,
@@ -48,19 +60,26 @@ pub async fn serve(
         tokio::spawn(PEER.scope(peer, async move {
             let _open = open;
             let conn = hyper::server::conn::http1::Builder::new()
-                .timer(TokioTimer::new())
+                .timer(Coarse)
                 .header_read_timeout(header_timeout)
                 .serve_connection(TokioIo::new(stream), TowerToHyperService::new(service))
                 .with_upgrades();
             let mut conn = std::pin::pin!(conn);
-            tokio::select! {
-                done = conn.as_mut() => {
-                    if let Err(e) = done {
-                        tracing::debug!(error = %e, "connection ended");
+            let mut check = tokio::time::interval(CHECK);
+            check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tokio::select! {
+                    done = conn.as_mut() => {
+                        if let Err(e) = done {
+                            tracing::debug!(error = %e, "connection ended");
+                        }
+                        return;
                     }
-                    return;
+                    // Wakes the task, and select polls the connection, so hyper looks at its
+                    // header deadline.
+                    _ = check.tick() => {}
+                    _ = stop.cancelled() => break,
                 }
-                _ = stop.cancelled() => {}
             }
             conn.as_mut().graceful_shutdown();
             let _ = conn.await;
@@ -70,4 +89,42 @@ pub async fn serve(
     drop(open_tx);
     let _ = open_rx.recv().await;
     Ok(())
+}
+
+/// hyper's timer, as deadlines checked when polled (see the module's notes): it registers no
+/// waker, which is sound only because [`serve`] polls every connection at least every
+/// [`CHECK`]. Only the header timeout uses it.
+#[derive(Clone, Copy)]
+struct Coarse;
+
+struct Deadline(Instant);
+
+impl Future for Deadline {
+    type Output = ();
+    fn poll(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<()> {
+        if Instant::now() >= self.0 {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
+        }
+    }
+}
+
+impl hyper::rt::Sleep for Deadline {}
+
+impl hyper::rt::Timer for Coarse {
+    fn sleep(&self, duration: Duration) -> Pin<Box<dyn hyper::rt::Sleep>> {
+        Box::pin(Deadline(Instant::now() + duration))
+    }
+
+    fn sleep_until(&self, deadline: Instant) -> Pin<Box<dyn hyper::rt::Sleep>> {
+        Box::pin(Deadline(deadline))
+    }
+
+    fn reset(&self, sleep: &mut Pin<Box<dyn hyper::rt::Sleep>>, new_deadline: Instant) {
+        match sleep.as_mut().downcast_mut_pin::<Deadline>() {
+            Some(d) => d.get_mut().0 = new_deadline,
+            None => *sleep = self.sleep_until(new_deadline),
+        }
+    }
 }

@@ -331,6 +331,16 @@ async fn conversation_exists(state: &AppState, id: i64) -> Result<(), ApiError> 
         .map_err(|e| super::not_found_or(e, format!("Conversation {id}")))
 }
 
+/// Who holds conversation `id`, if anyone (404 when there is no such conversation).
+async fn holder_of(state: &AppState, id: i64) -> Result<Option<i64>, ApiError> {
+    let conv = state
+        .store
+        .conversation(id)
+        .await
+        .map_err(|e| super::not_found_or(e, format!("Conversation {id}")))?;
+    Ok(conv.assignee.as_deref().and_then(|a| a.parse::<i64>().ok()))
+}
+
 /// A conversation someone else holds is theirs: only they, or an admin, may `what` (anyone
 /// may when nobody holds it; an agent who must act takes it over first, which is recorded).
 async fn not_held_by_another(
@@ -339,12 +349,7 @@ async fn not_held_by_another(
     id: i64,
     what: &str,
 ) -> Result<(), ApiError> {
-    let conv = state
-        .store
-        .conversation(id)
-        .await
-        .map_err(|e| super::not_found_or(e, format!("Conversation {id}")))?;
-    let holder = conv.assignee.as_deref().and_then(|a| a.parse::<i64>().ok());
+    let holder = holder_of(state, id).await?;
     if agent.role != Role::Admin && holder.is_some_and(|h| h != agent.user.id) {
         return Err(ApiError::Conflict {
             code: "not_assignee",
@@ -509,12 +514,7 @@ async fn reply(
     Id(id): Id,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let conv = state
-        .store
-        .conversation(id)
-        .await
-        .map_err(|e| super::not_found_or(e, format!("Conversation {id}")))?;
-    let holder = conv.assignee.as_deref().and_then(|a| a.parse::<i64>().ok());
+    let holder = holder_of(&state, id).await?;
     match holder {
         Some(h) if h == agent.user.id => {}
         Some(h) => {
@@ -619,16 +619,11 @@ async fn check_reply(
     Id(id): Id,
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
-    let conv = state
-        .store
-        .conversation(id)
-        .await
-        .map_err(|e| super::not_found_or(e, format!("Conversation {id}")))?;
+    let holder = holder_of(&state, id).await?;
     let v: Value = serde_json::from_slice(&body)
         .map_err(|e| ApiError::invalid("body", format!("The body is not JSON: {e}.")))?;
     let new = reply_send(&state, id, v).await?;
     // Who holds it decides first, as it does for the reply itself.
-    let holder = conv.assignee.as_deref().and_then(|a| a.parse::<i64>().ok());
     let refusal = match holder {
         Some(h) if h == agent.user.id => None,
         Some(h) => Some((
