@@ -103,22 +103,12 @@ impl ApiError {
 
 impl From<switchboard_store::StoreError> for ApiError {
     fn from(e: switchboard_store::StoreError) -> Self {
-        use switchboard_store::StoreError as E;
-        match e {
-            E::Connect(_) => ApiError::Unavailable(e),
-            E::Database(sqlx_err) if is_unavailable(&sqlx_err) => {
-                ApiError::Unavailable(E::Database(sqlx_err))
-            }
-            other => ApiError::Internal(Box::new(other)),
+        if e.is_unavailable() {
+            ApiError::Unavailable(e)
+        } else {
+            ApiError::Internal(Box::new(e))
         }
     }
-}
-
-fn is_unavailable(e: &sqlx::Error) -> bool {
-    matches!(
-        e,
-        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_)
-    )
 }
 
 impl IntoResponse for ApiError {

@@ -27,6 +27,19 @@ impl StoreError {
     pub(crate) fn connect(e: sqlx::Error) -> Self {
         StoreError::Connect(e)
     }
+
+    /// The database cannot be reached right now (not connected, the pool exhausted or closed,
+    /// the connection lost): worth trying again shortly, unlike a bad statement or bad data.
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            StoreError::Connect(_) => true,
+            StoreError::Database(e) => matches!(
+                e,
+                sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_)
+            ),
+            _ => false,
+        }
+    }
 }
 
 impl From<sqlx::Error> for StoreError {
