@@ -22,7 +22,6 @@ use super::Id;
 use crate::AppState;
 use crate::auth::ApiCaller;
 use crate::error::ApiError;
-use crate::outbound::parse_send;
 
 /// Audiences are large: up to this many recipients in one request.
 const MAX_RECIPIENTS: usize = 200_000;
@@ -75,12 +74,11 @@ async fn preview(
     team: Option<&TeamBudget>,
     now: UnixMs,
 ) -> Result<Value, ApiError> {
-    let limits = super::messages::limits(state);
     let mut allowed = Vec::new();
     let mut refused: std::collections::BTreeMap<&'static str, u64> = Default::default();
     let mut held = 0u64;
     for chunk in sends.chunks(1_000) {
-        let out = state.store.submit_sends(chunk, limits, now, true).await?;
+        let out = crate::outbound::submit::check(state, chunk).await?;
         for (send, decision) in chunk.iter().zip(out) {
             match decision {
                 switchboard_store::Submitted::Checked(
@@ -253,19 +251,13 @@ async fn create(
         if let Some(l) = &b.lane {
             msg["lane"] = json!(l);
         }
-        let mut send =
-            parse_send(&state.outbound, msg.to_string().as_bytes()).map_err(|e| match e {
+        // Which recipient a problem is about, in the field it names.
+        let mut send = crate::outbound::submit::read(&state, msg.to_string().as_bytes())
+            .await
+            .map_err(|e| match e {
                 ApiError::Invalid { field, message } => {
                     ApiError::invalid(format!("recipients[{i}].{field}"), message)
                 }
-                other => other,
-            })?;
-        state
-            .outbound
-            .links
-            .check(&send.request)
-            .await
-            .map_err(|e| match e {
                 ApiError::Rejected { code, message, .. } => {
                     ApiError::invalid(format!("recipients[{i}]"), format!("{message} ({code})"))
                 }
@@ -322,23 +314,12 @@ async fn create(
             now.0,
         )
         .await?;
-    let limits = super::messages::limits(&state);
     for chunk in sends.chunks_mut(1_000) {
         for s in chunk.iter_mut() {
             s.campaign_id = Some(id);
         }
-        let out = state
-            .store
-            .submit_sends(chunk, limits, UnixMs::now(), false)
-            .await?;
-        let new: Vec<&switchboard_store::OutboundRow> = out
-            .iter()
-            .filter_map(|s| match s {
-                switchboard_store::Submitted::New(r) => Some(r),
-                _ => None,
-            })
-            .collect();
-        crate::costs::estimate(&state.store, &new, UnixMs::now()).await?;
+        // Queued paused: the dispatcher it wakes finds nothing due until the campaign starts.
+        crate::outbound::submit::submit(&state, chunk).await?;
     }
     // Its estimated cost, against the number's monthly budget.
     let estimate = state.store.campaign_estimate(id).await?;

@@ -555,11 +555,7 @@ async fn reply(
     }
     let mut new = reply_send(&state, id, v).await?;
     new.created_by = Some(format!("user:{}", agent.user.id));
-    let limits = super::messages::limits(&state);
-    let out = state
-        .store
-        .submit_sends(&[new], limits, UnixMs::now(), false)
-        .await?;
+    let out = crate::outbound::submit::submit(&state, &[new]).await?;
     Ok(match out.into_iter().next() {
         Some(Submitted::New(row)) => {
             if stored_refusal(&row).is_none() {
@@ -569,7 +565,7 @@ async fn reply(
                     json!({"outbound_id": row.id, "by": agent.user.name}),
                 );
             }
-            super::messages::queued(&state, &row).await
+            super::messages::queued(&row)
         }
         Some(Submitted::Refused(d)) => refusal(decision_json(&d), None),
         _ => return Err(ApiError::Internal("no submit result".into())),
@@ -606,9 +602,7 @@ async fn reply_send(
     obj.insert("from".into(), json!(number));
     obj.insert("lane".into(), json!(Lane::Agent.as_str()));
     let raw = serde_json::to_vec(&v).map_err(|e| ApiError::Internal(Box::new(e)))?;
-    let send = crate::outbound::parse_send(&state.outbound, &raw)?;
-    state.outbound.links.check(&send.request).await?;
-    Ok(send)
+    crate::outbound::submit::read(state, &raw).await
 }
 
 /// What would happen to this reply, without sending it: the inbox shows a refusal (window
@@ -644,11 +638,7 @@ async fn check_reply(
             "decision": {"decision": "refuse", "code": code, "message": message},
         })));
     }
-    let limits = super::messages::limits(&state);
-    let mut out = state
-        .store
-        .submit_sends(&[new], limits, UnixMs::now(), true)
-        .await?;
+    let mut out = crate::outbound::submit::check(&state, &[new]).await?;
     match out.pop() {
         Some(Submitted::Checked(d)) => Ok(Json(json!({
             "allowed": matches!(d, switchboard_domain::policy::Decision::Allow { .. }),

@@ -12,13 +12,13 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use switchboard_domain::policy::Decision;
 use switchboard_domain::{Role, UnixMs};
-use switchboard_store::{HistoryStep, OutboundRow, PolicyLimits, Submitted};
+use switchboard_store::{HistoryStep, OutboundRow, Submitted};
 
 use super::Id;
 use crate::AppState;
 use crate::auth::ApiCaller;
 use crate::error::ApiError;
-use crate::outbound::parse_send;
+use crate::outbound::submit;
 
 pub fn router() -> Routes {
     Routes::new()
@@ -33,13 +33,6 @@ pub fn router() -> Routes {
 const IDEMPOTENCY_KEY: &str = "idempotency-key";
 
 /// The policy's limits, and the clock it decides at (see [`crate::clock`]).
-pub(crate) fn limits(state: &AppState) -> PolicyLimits {
-    PolicyLimits {
-        marketing_cap: state.config.outbound.marketing_cap_per_user,
-        clock_offset_ms: state.clock.offset_ms(),
-    }
-}
-
 /// The JSON of an outbox message.
 pub fn message_json(row: &OutboundRow, history: Option<&[HistoryStep]>) -> Value {
     let decision: Value = serde_json::from_str(&row.decision).unwrap_or(Value::Null);
@@ -96,18 +89,12 @@ pub(crate) fn stored_refusal(row: &OutboundRow) -> Option<Value> {
     (d["decision"] == "refuse").then_some(d)
 }
 
-/// The answer to a newly submitted message: its stored refusal (a refusal remembered for an
-/// idempotency key), or 202 once its cost estimate is in the ledger and its number's
-/// dispatcher is woken.
-pub(crate) async fn queued(state: &AppState, row: &OutboundRow) -> Response {
+/// The answer to a newly submitted message (already priced and woken by the send service):
+/// its stored refusal (a refusal remembered for an idempotency key), or 202.
+pub(crate) fn queued(row: &OutboundRow) -> Response {
     if let Some(d) = stored_refusal(row) {
         return refusal(d, Some(message_json(row, None)));
     }
-    // The estimate goes in the ledger; the message is queued whatever happens to it.
-    if let Err(e) = crate::costs::estimate(&state.store, &[row], UnixMs::now()).await {
-        tracing::error!(error = %crate::error::error_chain(&e), "could not record a cost estimate");
-    }
-    state.outbound.wake(&row.phone_number_id);
     (StatusCode::ACCEPTED, Json(message_json(row, None))).into_response()
 }
 
@@ -123,8 +110,7 @@ async fn send(
 ) -> Result<Response, ApiError> {
     caller.require(Role::Agent)?;
     caller.require_integration("send to any number")?;
-    let mut new = parse_send(&state.outbound, &body)?;
-    state.outbound.links.check(&new.request).await?;
+    let mut new = submit::read(&state, &body).await?;
     if let Some(k) = headers.get(IDEMPOTENCY_KEY) {
         let k = k
             .to_str()
@@ -140,15 +126,12 @@ async fn send(
         new.idempotency_key = Some(format!("{}:{k}", caller.idempotency_scope()));
     }
     new.created_by = Some(caller.actor());
-    let mut out = state
-        .store
-        .submit_sends(&[new], limits(&state), UnixMs::now(), false)
-        .await?;
+    let mut out = submit::submit(&state, &[new]).await?;
     let result = out
         .pop()
         .ok_or_else(|| ApiError::Internal("no submit result".into()))?;
     Ok(match result {
-        Submitted::New(row) => queued(&state, &row).await,
+        Submitted::New(row) => queued(&row),
         Submitted::Replayed(row) => {
             let replay = [("idempotent-replayed", "true")];
             match stored_refusal(&row) {
@@ -173,12 +156,8 @@ async fn check(
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
     caller.require(Role::Agent)?;
-    let new = parse_send(&state.outbound, &body)?;
-    state.outbound.links.check(&new.request).await?;
-    let mut out = state
-        .store
-        .submit_sends(&[new], limits(&state), UnixMs::now(), true)
-        .await?;
+    let new = submit::read(&state, &body).await?;
+    let mut out = submit::check(&state, &[new]).await?;
     match out.pop() {
         Some(Submitted::Checked(d)) => {
             let allowed = matches!(d, Decision::Allow { .. });

@@ -5,6 +5,7 @@
 
 pub mod dispatcher;
 pub mod links;
+pub mod submit;
 pub mod templates;
 
 use std::collections::HashMap;
