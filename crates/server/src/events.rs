@@ -32,13 +32,16 @@ const KINDS: &[&str] = &[
     "contact",
 ];
 
+/// Events waiting to be relayed to other instances.
+const RELAY_WAITING: usize = 16_384;
+
 /// Cheap to clone; a slow subscriber misses old events (it is told, and reloads).
 #[derive(Clone)]
 pub struct EventBus {
     tx: broadcast::Sender<Event>,
     /// This process's id, so it can tell its own events from other instances'.
     origin: String,
-    relay: Option<mpsc::UnboundedSender<Event>>,
+    relay: Option<mpsc::Sender<Event>>,
 }
 
 impl Default for EventBus {
@@ -61,8 +64,8 @@ struct Wire {
 
 impl EventBus {
     /// A bus whose events are also handed to the returned receiver, for [`relay`].
-    pub fn relayed() -> (EventBus, mpsc::UnboundedReceiver<Event>) {
-        let (tx, rx) = mpsc::unbounded_channel();
+    pub fn relayed() -> (EventBus, mpsc::Receiver<Event>) {
+        let (tx, rx) = mpsc::channel(RELAY_WAITING);
         let bus = EventBus {
             relay: Some(tx),
             ..EventBus::default()
@@ -76,8 +79,13 @@ impl EventBus {
             conversation_id,
             data,
         };
-        if let Some(r) = &self.relay {
-            let _ = r.send(e.clone());
+        // If the database cannot take NOTIFYs as fast as events come, other instances' inboxes
+        // miss some live updates (they refresh on the next one) rather than this one's memory
+        // growing without end.
+        if let Some(r) = &self.relay
+            && let Err(mpsc::error::TrySendError::Full(_)) = r.try_send(e.clone())
+        {
+            metrics::counter!("switchboard_events_relay_dropped_total").increment(1);
         }
         // No subscriber is not an error: nobody is looking.
         let _ = self.tx.send(e);
@@ -92,7 +100,7 @@ impl EventBus {
 pub async fn relay(
     store: Store,
     bus: EventBus,
-    mut rx: mpsc::UnboundedReceiver<Event>,
+    mut rx: mpsc::Receiver<Event>,
     stop: CancellationToken,
 ) {
     loop {

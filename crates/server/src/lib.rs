@@ -100,7 +100,7 @@ pub struct Application {
     events_relay: Option<(
         Store,
         events::EventBus,
-        tokio::sync::mpsc::UnboundedReceiver<events::Event>,
+        tokio::sync::mpsc::Receiver<events::Event>,
     )>,
     background_workers: bool,
     header_timeout: Duration,

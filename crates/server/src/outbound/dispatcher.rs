@@ -23,6 +23,8 @@ use tokio_util::sync::CancellationToken;
 
 const LEASE_MS: i64 = 15_000;
 const RENEW_EVERY: Duration = Duration::from_secs(3);
+/// Outcomes waiting for their batch to be written (a few commits' worth).
+const OUTCOMES_WAITING: usize = 4_096;
 
 /// Pacing settings of one number.
 #[derive(Debug, Clone)]
@@ -170,7 +172,9 @@ impl Dispatcher {
     /// outcomes to a writer that records them in batches. On stop it waits for calls in flight,
     /// records them, and gives the lease up.
     pub async fn run(self, stop: CancellationToken) {
-        let (tx, rx) = mpsc::unbounded_channel::<Outcome>();
+        // Bounded: when the database falls behind, senders wait with their permit held, so
+        // the dispatcher stops claiming instead of piling up outcomes in memory.
+        let (tx, rx) = mpsc::channel::<Outcome>(OUTCOMES_WAITING);
         let writer = tokio::spawn(write_outcomes(self.inner.store.clone(), rx));
         let batch = (self.inner.pacing.throughput_mps as usize / 4).clamp(1, 500);
         // The lease is renewed on its own clock, so calls in flight (or a full semaphore) never
@@ -241,7 +245,7 @@ impl Dispatcher {
             for row in rows {
                 match self.pace(&row, now).await {
                     Err(o) => {
-                        let _ = tx.send(o);
+                        let _ = tx.send(o).await;
                     }
                     Ok(at) => {
                         // Claimed rows are ours until recorded, so stopping here is safe: the
@@ -254,8 +258,8 @@ impl Dispatcher {
                         let tx = tx.clone();
                         tokio::spawn(async move {
                             let o = me.send(row, UnixMs::now()).await;
+                            let _ = tx.send(o).await;
                             drop(permit);
-                            let _ = tx.send(o);
                         });
                     }
                 }
@@ -408,7 +412,7 @@ impl Dispatcher {
 /// a batch that keeps failing is written one outcome at a time, so one outcome the database
 /// refuses cannot hold up the rest (it is logged; its row stays `sending` and the next holder
 /// of the lease puts it back, flagged ambiguous).
-async fn write_outcomes(store: Store, mut rx: mpsc::UnboundedReceiver<Outcome>) {
+async fn write_outcomes(store: Store, mut rx: mpsc::Receiver<Outcome>) {
     let mut batch = Vec::with_capacity(1024);
     while rx.recv_many(&mut batch, 2048).await > 0 {
         let mut failures = 0;
