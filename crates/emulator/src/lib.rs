@@ -47,6 +47,10 @@ pub struct Inner {
     pub clock: clock::Clock,
     state: Mutex<state::State>,
     schedule: Mutex<BinaryHeap<Reverse<Scheduled>>>,
+    /// Held while due events run: a clock advance (a request's thread) and the background
+    /// loop would otherwise each take one of two events due together and run them in either
+    /// order (a voice note's `played` before its `read`).
+    running: Mutex<()>,
     wake: Notify,
     seq: AtomicU64,
     outgoing: webhooks::Outgoing,
@@ -147,6 +151,7 @@ impl Emulator {
             clock: clock::Clock::default(),
             state: Mutex::new(state),
             schedule: Mutex::new(BinaryHeap::new()),
+            running: Mutex::new(()),
             wake: Notify::new(),
             seq: AtomicU64::new(0),
             outgoing,
@@ -227,6 +232,7 @@ impl Emulator {
 
     /// Runs every event due now; returns how many ran.
     pub fn run_due(&self) -> usize {
+        let _one_at_a_time = self.0.running.lock().unwrap_or_else(|e| e.into_inner());
         let mut ran = 0;
         loop {
             let now = self.0.clock.now_ms();
