@@ -71,6 +71,14 @@ async fn a_full_run_logs_no_secret_and_no_customer_data_at_info() {
     assert!(key.starts_with("sbk_"));
 
     let log = dir.path().join("serve.log");
+    // The verify token in a config file others can read, as a careless operator would leave it.
+    let config = dir.path().join("switchboard.toml");
+    std::fs::write(
+        &config,
+        format!("[webhook]\nverify_token = {:?}\n", c.verify_token),
+    )
+    .unwrap();
+    std::fs::set_permissions(&config, std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap();
     let mut server = super::bin()
         .args([
             "serve",
@@ -80,12 +88,13 @@ async fn a_full_run_logs_no_secret_and_no_customer_data_at_info() {
             &format!("127.0.0.1:{port}"),
         ])
         .args(["--metrics-listen", ""])
+        .arg("--config")
+        .arg(&config)
         .env("SWITCHBOARD_GRAPH_BASE_URL", em.base_url())
         .env("SWITCHBOARD_PHONE_NUMBER_ID", &c.numbers[0].phone_number_id)
         .env("SWITCHBOARD_WABA_ID", &c.waba_id)
         .env("SWITCHBOARD_ACCESS_TOKEN", &c.access_token)
         .env("SWITCHBOARD_APP_SECRET", &c.app_secret)
-        .env("SWITCHBOARD_VERIFY_TOKEN", &c.verify_token)
         .env("SWITCHBOARD_MEDIA_DIR", dir.path().join("media"))
         .env("SWITCHBOARD_LOG", "debug")
         .env("SWITCHBOARD_LOG_FORMAT", "json")
@@ -220,6 +229,13 @@ async fn a_full_run_logs_no_secret_and_no_customer_data_at_info() {
     assert!(
         lines.iter().any(|l| l["level"] == "DEBUG"),
         "debug lines are there to be checked"
+    );
+    assert!(
+        lines.iter().any(|l| l["level"] == "WARN"
+            && l["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("webhook.verify_token") && m.contains("chmod 600"))),
+        "the readable config file is named at start"
     );
     for (what, secret) in [
         ("the access token", c.access_token.as_str()),
