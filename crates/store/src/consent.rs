@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use crate::inbound::{FIND_BY_WA_ID, INSERT_CONTACT};
+use crate::contacts::{FIND_BY_WA_ID, INSERT_CONTACT};
 use crate::{BeginWrite, Store, StoreError, with_pool};
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, Serialize)]

@@ -13,17 +13,8 @@
 
 use std::collections::HashMap;
 
+use crate::contacts::ContactKey;
 use crate::{BeginWrite, Store, StoreError, with_pool};
-
-/// A customer as a webhook identifies them (§13.7: parent BSUID, BSUID, wa_id; any may be absent).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ContactKey {
-    pub wa_id: Option<String>,
-    pub bsuid: Option<String>,
-    pub parent_bsuid: Option<String>,
-    pub username: Option<String>,
-    pub name: Option<String>,
-}
 
 /// One message to record (inbound, or an outbound echo from the WhatsApp Business app).
 #[derive(Debug, Clone)]
@@ -151,16 +142,6 @@ pub struct ProjectionSummary {
     pub changed: Vec<(i64, &'static str)>,
 }
 
-pub(crate) const FIND_BY_BSUID: &str = "SELECT id FROM contacts WHERE bsuid = $1";
-pub(crate) const FIND_BY_WA_ID: &str = "SELECT id FROM contacts WHERE wa_id = $1";
-pub(crate) const INSERT_CONTACT: &str = "INSERT INTO contacts (wa_id, bsuid, parent_bsuid, username, name, created_at_ms, updated_at_ms) \
-     VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING id";
-// Fill what we did not know; a phone or BSUID already on another contact is left alone.
-pub(crate) const UPDATE_CONTACT: &str = "UPDATE contacts SET \
-       wa_id = CASE WHEN wa_id IS NULL AND NOT EXISTS (SELECT 1 FROM contacts c2 WHERE c2.wa_id = $2) THEN $2 ELSE wa_id END, \
-       bsuid = CASE WHEN bsuid IS NULL AND NOT EXISTS (SELECT 1 FROM contacts c3 WHERE c3.bsuid = $3) THEN $3 ELSE bsuid END, \
-       parent_bsuid = COALESCE($4, parent_bsuid), username = COALESCE($5, username), name = COALESCE($6, name), updated_at_ms = $7 \
-     WHERE id = $1";
 const UPSERT_CONVERSATION: &str = "INSERT INTO conversations (phone_number_id, contact_id, status, last_message_at_ms, created_at_ms) \
      VALUES ($1, $2, 'open', $3, $4) \
      ON CONFLICT (phone_number_id, contact_id) DO UPDATE SET phone_number_id = excluded.phone_number_id RETURNING id";
@@ -216,55 +197,6 @@ const UNPROJECTED: &str = concat!(
 );
 pub(crate) const REPLAY: &str =
     "UPDATE webhook_journal SET projected_at_ms = NULL, error = NULL WHERE id >= $1 AND id <= $2";
-
-/// One body of SQL per use case, written once for both backends.
-macro_rules! contact_id {
-    ($tx:expr, $key:expr, $now:expr) => {{
-        let key: &ContactKey = $key;
-        let mut found: Option<(i64,)> = None;
-        if let Some(b) = &key.bsuid {
-            found = sqlx::query_as(FIND_BY_BSUID)
-                .bind(b)
-                .fetch_optional(&mut *$tx)
-                .await?;
-        }
-        if found.is_none() {
-            if let Some(w) = &key.wa_id {
-                found = sqlx::query_as(FIND_BY_WA_ID)
-                    .bind(w)
-                    .fetch_optional(&mut *$tx)
-                    .await?;
-            }
-        }
-        match found {
-            Some((id,)) => {
-                sqlx::query(UPDATE_CONTACT)
-                    .bind(id)
-                    .bind(&key.wa_id)
-                    .bind(&key.bsuid)
-                    .bind(&key.parent_bsuid)
-                    .bind(&key.username)
-                    .bind(&key.name)
-                    .bind($now)
-                    .execute(&mut *$tx)
-                    .await?;
-                id
-            }
-            None => {
-                let (id,): (i64,) = sqlx::query_as(INSERT_CONTACT)
-                    .bind(&key.wa_id)
-                    .bind(&key.bsuid)
-                    .bind(&key.parent_bsuid)
-                    .bind(&key.username)
-                    .bind(&key.name)
-                    .bind($now)
-                    .fetch_one(&mut *$tx)
-                    .await?;
-                id
-            }
-        }
-    }};
-}
 
 impl Store {
     /// Applies one journal entry's ops and marks it projected, in one transaction. (For tests:
@@ -328,7 +260,7 @@ impl Store {
                         let contact = match key.as_ref().and_then(|k| contacts.get(k)) {
                             Some(id) => *id,
                             None => {
-                                let id = contact_id!(tx, &m.contact, now_ms);
+                                let id = crate::contacts::contact_id!(tx, &m.contact, now_ms);
                                 if let Some(k) = key { contacts.insert(k, id); }
                                 id
                             }
@@ -421,7 +353,7 @@ impl Store {
                             .execute(&mut *tx).await?;
                     }
                     Op::ConsentKeyword { phone_number_id, contact, opt_in, keyword, wamid, reply } => {
-                        let contact_id = contact_id!(tx, contact, now_ms);
+                        let contact_id = crate::contacts::contact_id!(tx, contact, now_ms);
                         let action = if *opt_in { "opt_in" } else { "opt_out" };
                         let evidence = format!("{keyword:?} in message {wamid}");
                         // Our receive time, not Meta's whole-second timestamp: a STOP must beat
@@ -446,7 +378,7 @@ impl Store {
                         }
                     }
                     Op::MarketingPreference { phone_number_id, contact, value, meta_at_ms } => {
-                        let contact = contact_id!(tx, contact, now_ms);
+                        let contact = crate::contacts::contact_id!(tx, contact, now_ms);
                         sqlx::query(INSERT_PREFERENCE).bind(contact).bind(phone_number_id).bind(value).bind(meta_at_ms)
                             .execute(&mut *tx).await?;
                     }

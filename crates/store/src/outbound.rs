@@ -25,7 +25,7 @@ use switchboard_domain::pacing::Lane;
 use switchboard_domain::policy::{self, Consent, Decision, LimitBudget, SendFacts, WhenOverBudget};
 use switchboard_domain::template::{Category, TemplateDef};
 
-use crate::inbound::{ContactKey, FIND_BY_BSUID, FIND_BY_WA_ID, INSERT_CONTACT, UPDATE_CONTACT};
+use crate::contacts::{ContactKey, FIND_BY_WA_ID};
 use crate::{BeginWrite, Store, StoreError, with_pool};
 
 const DAY_MS: i64 = 24 * 3_600_000;
@@ -407,53 +407,7 @@ macro_rules! submit_body {
                     continue;
                 }
             }
-            let contact = {
-                let key: &ContactKey = &s.contact;
-                let mut found: Option<(i64,)> = None;
-                if let Some(b) = &key.bsuid {
-                    found = sqlx::query_as(FIND_BY_BSUID)
-                        .bind(b)
-                        .fetch_optional(&mut *tx)
-                        .await?;
-                }
-                if found.is_none()
-                    && let Some(w) = &key.wa_id
-                {
-                    found = sqlx::query_as(FIND_BY_WA_ID)
-                        .bind(w)
-                        .fetch_optional(&mut *tx)
-                        .await?;
-                }
-                match found {
-                    Some((id,)) => {
-                        if key.name.is_some() {
-                            sqlx::query(UPDATE_CONTACT)
-                                .bind(id)
-                                .bind(&key.wa_id)
-                                .bind(&key.bsuid)
-                                .bind(&key.parent_bsuid)
-                                .bind(&key.username)
-                                .bind(&key.name)
-                                .bind(now.0)
-                                .execute(&mut *tx)
-                                .await?;
-                        }
-                        id
-                    }
-                    None => {
-                        let (id,): (i64,) = sqlx::query_as(INSERT_CONTACT)
-                            .bind(&key.wa_id)
-                            .bind(&key.bsuid)
-                            .bind(&key.parent_bsuid)
-                            .bind(&key.username)
-                            .bind(&key.name)
-                            .bind(now.0)
-                            .fetch_one(&mut *tx)
-                            .await?;
-                        id
-                    }
-                }
-            };
+            let contact = crate::contacts::contact_id!(tx, &s.contact, now.0);
             let last_inbound: Option<(Option<i64>,)> = sqlx::query_as(LAST_INBOUND)
                 .bind(&s.phone_number_id)
                 .bind(contact)

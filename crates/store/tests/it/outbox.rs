@@ -85,6 +85,9 @@ async fn a_status_that_came_before_the_acceptance_is_applied_when_it_is_recorded
         panic!("queued: {submitted:?}");
     };
     assert_eq!(row.state, "queued", "{row:?}");
+    // The send found the contact the customer's message made (one resolver, `contacts.rs`).
+    let (_, _, contacts, conversations) = store.inbound_counts().await.unwrap();
+    assert_eq!((contacts, conversations), (1, 1));
     let claimed = store.claim_outbound(NUMBER, now.0, 10).await.unwrap();
     assert_eq!(claimed.len(), 1);
 
