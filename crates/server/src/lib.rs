@@ -209,7 +209,7 @@ impl Application {
         );
         let outbound = Arc::new(outbound::Outbound::new(&config));
         let router_wake = Arc::new(tokio::sync::Notify::new());
-        let routing = routing::Router::new(store.clone(), router_wake.clone());
+        let routing = routing::Router::new(store.clone(), router_wake.clone(), bus.clone());
         // One owner id per process: the lease says which instance sends for a number.
         let owner = format!("{}-{}", std::process::id(), uuid_like());
         let dispatchers = config

@@ -1,6 +1,11 @@
 //! The router: gives each new (unassigned, open) conversation to an agent of the team that
 //! takes its number, by the team's rules (`domain::routing`), and puts back in the queue what
 //! agents who went offline were holding. Conversations nobody can take wait in the queue.
+//!
+//! It runs when something it acts on happens: a customer's message (from the event bus, so on
+//! PostgreSQL a message another instance projected too), a conversation's change, an agent
+//! coming online or a rule changing (its bell); and every [`POLL`] for what time alone changes
+//! (an agent's heartbeat running out, business hours opening).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -14,20 +19,24 @@ use tokio_util::sync::CancellationToken;
 
 /// Agents seen within this long are online (the inbox sends a heartbeat).
 pub const ONLINE_MS: i64 = 60_000;
+/// How often the router runs when nothing wakes it.
+pub const POLL: Duration = Duration::from_secs(10);
 
 #[derive(Clone)]
 pub struct Router {
     store: Store,
     wake: Arc<Notify>,
+    events: crate::events::EventBus,
     /// How many waiting conversations each team looks at per pass.
     window: i64,
 }
 
 impl Router {
-    pub fn new(store: Store, wake: Arc<Notify>) -> Self {
+    pub fn new(store: Store, wake: Arc<Notify>, events: crate::events::EventBus) -> Self {
         Router {
             store,
             wake,
+            events,
             window: 500,
         }
     }
@@ -124,14 +133,30 @@ impl Router {
     }
 
     pub async fn run(self, stop: CancellationToken) {
+        let mut events = self.events.subscribe();
         loop {
             if let Err(e) = self.run_once(UnixMs::now()).await {
                 tracing::error!(error = %crate::error::error_chain(&e), "routing failed; retrying");
             }
-            tokio::select! {
-                _ = stop.cancelled() => return,
-                _ = self.wake.notified() => {}
-                _ = tokio::time::sleep(Duration::from_secs(2)) => {}
+            // What came while routing is seen by the pass just made: one pass for a burst.
+            while events.try_recv().is_ok() {}
+            let poll = tokio::time::sleep(POLL);
+            tokio::pin!(poll);
+            loop {
+                tokio::select! {
+                    _ = stop.cancelled() => return,
+                    _ = self.wake.notified() => break,
+                    _ = &mut poll => break,
+                    e = events.recv() => match e {
+                        Ok(e) if matches!(e.kind, "message" | "conversation") => break,
+                        Ok(_) => {}
+                        // Missed events may have been messages: route.
+                        Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => break,
+                        Err(tokio::sync::broadcast::error::RecvError::Closed) => {
+                            events = self.events.subscribe();
+                        }
+                    },
+                }
             }
         }
     }

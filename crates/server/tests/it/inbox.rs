@@ -961,6 +961,7 @@ async fn a_team_nobody_can_serve_does_not_hold_up_another_teams_queue() {
         let router = switchboard_server::routing::Router::new(
             app.store.clone(),
             std::sync::Arc::new(tokio::sync::Notify::new()),
+            Default::default(),
         )
         .with_window(2);
         assert_eq!(
@@ -978,5 +979,46 @@ async fn a_team_nobody_can_serve_does_not_hold_up_another_teams_queue() {
             .await
             .unwrap();
         assert_eq!(sales[0].assignee, Some(ids[1].to_string()), "Cleo has it");
+    }
+}
+
+/// The router runs when a customer writes (woken by the event bus), not on its next poll: with
+/// the background workers running, a new conversation is assigned well before `routing::POLL`.
+#[tokio::test]
+async fn a_new_conversation_is_routed_as_soon_as_it_arrives() {
+    let app = TestApp::spawn_full(switchboard_store::testing::sqlite(), |_| {}, &[], true).await;
+    let admin = app.key(switchboard_domain::Role::Admin).await;
+    let ann = app.add_user("ann@example.com", "Ann", "agent").await;
+    let a = app.session("ann@example.com").await;
+    let r = app
+        .http
+        .put(format!("{}/api/v1/teams/support/routing", app.base))
+        .bearer_auth(&admin)
+        .json(&json!({"strategy": "round_robin", "capacity": 5}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        app.act(&a, "/api/v1/auth/presence", json!({}))
+            .await
+            .status(),
+        204
+    );
+    // Let the router finish the pass the presence rang for, then wait on events again.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let wrote = std::time::Instant::now();
+    app.customer_writes("16505550701", TestApp::text("I need help"));
+    let deadline = switchboard_server::routing::POLL / 2;
+    loop {
+        let list = app.get_json("/api/v1/conversations", &admin).await;
+        if list["data"][0]["assignee"] == ann.to_string() {
+            break;
+        }
+        assert!(
+            wrote.elapsed() < deadline,
+            "not routed within {deadline:?}: {list}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
 }
