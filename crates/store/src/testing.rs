@@ -19,6 +19,25 @@ use sqlx::Connection;
 
 use crate::{Backend, ConnectOptions, Store};
 
+/// Makes one test per backend of each async fn named, `name::sqlite` and `name::postgres`, so
+/// one backend's failure never hides the other's result: each `name` is an
+/// `async fn name(db: TestDatabase)` in scope.
+#[macro_export]
+macro_rules! per_backend {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test]
+            async fn sqlite() {
+                super::$name($crate::testing::sqlite()).await
+            }
+            #[tokio::test]
+            async fn postgres() {
+                super::$name($crate::testing::postgres().await).await
+            }
+        }
+    )*};
+}
+
 /// A database for one test. Holds what must live as long as the test (the SQLite temp dir).
 pub struct TestDatabase {
     pub backend: Backend,

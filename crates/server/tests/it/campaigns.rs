@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use switchboard_domain::{Role, UnixMs};
-use switchboard_store::testing::{each_backend, sqlite};
+use switchboard_store::testing::{TestDatabase, sqlite};
 
 use crate::helpers::{TestApp, error_code};
 
@@ -69,100 +69,96 @@ impl TestApp {
     }
 }
 
-#[tokio::test]
-async fn a_campaign_reaches_its_audience_and_reports_progress_live() {
-    for db in each_backend().await {
-        let backend = db.backend;
-        let app = TestApp::spawn(db).await;
-        let admin = app.key(Role::Admin).await;
-        let agent = app.key(Role::Agent).await;
-        app.with_template(&admin).await;
+async fn a_campaign_reaches_its_audience_and_reports_progress_live(db: TestDatabase) {
+    let backend = db.backend;
+    let app = TestApp::spawn(db).await;
+    let admin = app.key(Role::Admin).await;
+    let agent = app.key(Role::Agent).await;
+    app.with_template(&admin).await;
 
-        // One customer opted out earlier: the campaign counts them as refused.
-        let earlier = app
-            .post_json("/api/v1/messages", &agent, &json!({"to": "+16505550005", "type": "template",
-                "template": {"name": "order_shipped", "language": {"code": "en_US"}, "components": params("Eve", "1")}}), &[])
-            .await;
-        assert_eq!(earlier.status(), 202);
-        let contact = earlier.json::<Value>().await.unwrap()["contact_id"].clone();
-        app.drain_outbox(UnixMs::now()).await;
-        let r = app
-            .post_json(
-                &format!("/api/v1/contacts/{contact}/consent"),
-                &agent,
-                &json!({"purpose": "all", "action": "opt_out", "source": "keyword"}),
-                &[],
-            )
-            .await;
-        assert_eq!(r.status(), 201);
+    // One customer opted out earlier: the campaign counts them as refused.
+    let earlier = app
+        .post_json("/api/v1/messages", &agent, &json!({"to": "+16505550005", "type": "template",
+            "template": {"name": "order_shipped", "language": {"code": "en_US"}, "components": params("Eve", "1")}}), &[])
+        .await;
+    assert_eq!(earlier.status(), 202);
+    let contact = earlier.json::<Value>().await.unwrap()["contact_id"].clone();
+    app.drain_outbox(UnixMs::now()).await;
+    let r = app
+        .post_json(
+            &format!("/api/v1/contacts/{contact}/consent"),
+            &agent,
+            &json!({"purpose": "all", "action": "opt_out", "source": "keyword"}),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status(), 201);
 
-        let mut body = campaign(&[
-            "16505550001",
-            "16505550002",
-            "16505550003",
-            "16505550004",
-            "16505550005",
-        ]);
-        body["recipients"][0]["components"] = params("Ann", "42");
-        let r = app.post_json("/api/v1/campaigns", &agent, &body, &[]).await;
-        assert_eq!(r.status(), 403, "agents cannot start campaigns");
-        let c = app.start_campaign(&admin, &body).await;
-        assert_eq!(c["state"], "running", "{backend:?}");
-        assert_eq!(c["progress"]["total"], 5);
-        assert_eq!(c["progress"]["queued"], 4);
-        assert_eq!(c["progress"]["refused"], 1);
+    let mut body = campaign(&[
+        "16505550001",
+        "16505550002",
+        "16505550003",
+        "16505550004",
+        "16505550005",
+    ]);
+    body["recipients"][0]["components"] = params("Ann", "42");
+    let r = app.post_json("/api/v1/campaigns", &agent, &body, &[]).await;
+    assert_eq!(r.status(), 403, "agents cannot start campaigns");
+    let c = app.start_campaign(&admin, &body).await;
+    assert_eq!(c["state"], "running", "{backend:?}");
+    assert_eq!(c["progress"]["total"], 5);
+    assert_eq!(c["progress"]["queued"], 4);
+    assert_eq!(c["progress"]["refused"], 1);
 
-        // Live progress: the first event is the current state.
-        let mut sse = app
-            .http
-            .get(format!("{}/api/v1/campaigns/{}/events", app.base, c["id"]))
-            .bearer_auth(&agent)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(sse.status(), 200);
-        assert!(
-            sse.headers()["content-type"]
-                .to_str()
-                .unwrap()
-                .starts_with("text/event-stream")
-        );
-        let first = read_event(&mut sse).await;
-        assert_eq!(first["progress"]["queued"], 4, "{first}");
+    // Live progress: the first event is the current state.
+    let mut sse = app
+        .http
+        .get(format!("{}/api/v1/campaigns/{}/events", app.base, c["id"]))
+        .bearer_auth(&agent)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(sse.status(), 200);
+    assert!(
+        sse.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/event-stream")
+    );
+    let first = read_event(&mut sse).await;
+    assert_eq!(first["progress"]["queued"], 4, "{first}");
 
-        app.drain_outbox(UnixMs::now()).await;
-        let next = read_event(&mut sse).await;
-        assert_eq!(
-            next["progress"]["accepted"].as_i64().unwrap()
-                + next["progress"]["sent"].as_i64().unwrap(),
-            4,
-            "{next}"
-        );
+    app.drain_outbox(UnixMs::now()).await;
+    let next = read_event(&mut sse).await;
+    assert_eq!(
+        next["progress"]["accepted"].as_i64().unwrap() + next["progress"]["sent"].as_i64().unwrap(),
+        4,
+        "{next}"
+    );
 
-        app.em.advance(Duration::from_secs(10));
-        app.settle().await;
-        let done = app.progress(&agent, &c["id"]).await;
-        assert_eq!(done["progress"]["read"], 4, "{backend:?}: {done}");
-        assert_eq!(done["finished"], true);
-        // The per-recipient parameters went to that recipient only; the opted-out one got nothing.
-        let outbox = app.em.outbox();
-        let to_ann = outbox
+    app.em.advance(Duration::from_secs(10));
+    app.settle().await;
+    let done = app.progress(&agent, &c["id"]).await;
+    assert_eq!(done["progress"]["read"], 4, "{backend:?}: {done}");
+    assert_eq!(done["finished"], true);
+    // The per-recipient parameters went to that recipient only; the opted-out one got nothing.
+    let outbox = app.em.outbox();
+    let to_ann = outbox
+        .iter()
+        .find(|r| r.to.as_deref() == Some("+16505550001"))
+        .unwrap();
+    assert!(String::from_utf8_lossy(&to_ann.request).contains("Ann"));
+    assert_eq!(
+        outbox
             .iter()
-            .find(|r| r.to.as_deref() == Some("+16505550001"))
-            .unwrap();
-        assert!(String::from_utf8_lossy(&to_ann.request).contains("Ann"));
-        assert_eq!(
-            outbox
-                .iter()
-                .filter(|r| r.to.as_deref() == Some("+16505550005"))
-                .count(),
-            1,
-            "only the earlier message"
-        );
+            .filter(|r| r.to.as_deref() == Some("+16505550005"))
+            .count(),
+        1,
+        "only the earlier message"
+    );
 
-        let list = app.get_json("/api/v1/campaigns", &agent).await;
-        assert_eq!(list["data"][0]["id"], c["id"]);
-    }
+    let list = app.get_json("/api/v1/campaigns", &agent).await;
+    assert_eq!(list["data"][0]["id"], c["id"]);
 }
 
 /// Reads one SSE event's JSON data (bounded wait).
@@ -187,120 +183,117 @@ async fn read_event(resp: &mut reqwest::Response) -> Value {
     }
 }
 
-#[tokio::test]
-async fn pause_resume_cancel_schedule_and_an_opt_out_after_queueing() {
-    for db in each_backend().await {
-        let backend = db.backend;
-        let app = TestApp::spawn(db).await;
-        let admin = app.key(Role::Admin).await;
-        app.with_template(&admin).await;
+async fn pause_resume_cancel_schedule_and_an_opt_out_after_queueing(db: TestDatabase) {
+    let backend = db.backend;
+    let app = TestApp::spawn(db).await;
+    let admin = app.key(Role::Admin).await;
+    app.with_template(&admin).await;
 
-        // Paused before anything went: nothing is claimed until it is resumed.
-        let c = app
-            .start_campaign(
-                &admin,
-                &campaign(&["16505551001", "16505551002", "16505551003"]),
-            )
-            .await;
-        let id = c["id"].clone();
-        let paused = app
-            .post_json(
-                &format!("/api/v1/campaigns/{id}/pause"),
-                &admin,
-                &json!({}),
-                &[],
-            )
-            .await;
-        assert_eq!(paused.status(), 200);
-        assert_eq!(
-            app.dispatcher.run_once(UnixMs::now()).await.unwrap(),
-            0,
-            "{backend:?}"
-        );
-        let again = app
-            .post_json(
-                &format!("/api/v1/campaigns/{id}/pause"),
-                &admin,
-                &json!({}),
-                &[],
-            )
-            .await;
-        let (status, code, _) = error_code(again).await;
-        assert_eq!((status, code.as_str()), (409, "campaign_state"));
+    // Paused before anything went: nothing is claimed until it is resumed.
+    let c = app
+        .start_campaign(
+            &admin,
+            &campaign(&["16505551001", "16505551002", "16505551003"]),
+        )
+        .await;
+    let id = c["id"].clone();
+    let paused = app
+        .post_json(
+            &format!("/api/v1/campaigns/{id}/pause"),
+            &admin,
+            &json!({}),
+            &[],
+        )
+        .await;
+    assert_eq!(paused.status(), 200);
+    assert_eq!(
+        app.dispatcher.run_once(UnixMs::now()).await.unwrap(),
+        0,
+        "{backend:?}"
+    );
+    let again = app
+        .post_json(
+            &format!("/api/v1/campaigns/{id}/pause"),
+            &admin,
+            &json!({}),
+            &[],
+        )
+        .await;
+    let (status, code, _) = error_code(again).await;
+    assert_eq!((status, code.as_str()), (409, "campaign_state"));
 
-        let counts = app.store.outbound_counts(&app.number).await.unwrap();
-        assert_eq!(counts.get("paused"), Some(&3));
-        let r = app
-            .post_json(
-                &format!("/api/v1/campaigns/{id}/resume"),
-                &admin,
-                &json!({}),
-                &[],
-            )
-            .await;
-        assert_eq!(r.status(), 200);
-        let queued: Value = r.json().await.unwrap();
-        assert_eq!(queued["progress"]["queued"], 3);
-        // A customer who opts out while the campaign waits gets nothing.
-        let contact_id = app
-            .store
-            .contact_id_by_wa_id("16505551002")
-            .await
-            .unwrap()
-            .unwrap();
-        let r = app
-            .post_json(&format!("/api/v1/contacts/{contact_id}/consent"), &admin, &json!({"purpose": "all", "action": "opt_out", "source": "keyword", "evidence": "STOP"}), &[])
-            .await;
-        assert_eq!(r.status(), 201);
-        app.drain_outbox(UnixMs::now()).await;
-        let p = app.progress(&admin, &id).await;
-        assert_eq!(p["progress"]["refused"], 1, "{backend:?}: {p}");
-        assert_eq!(p["progress"]["accepted"], 2);
-        assert!(
-            app.em
-                .outbox()
-                .iter()
-                .all(|r| r.to.as_deref() != Some("+16505551002"))
-        );
+    let counts = app.store.outbound_counts(&app.number).await.unwrap();
+    assert_eq!(counts.get("paused"), Some(&3));
+    let r = app
+        .post_json(
+            &format!("/api/v1/campaigns/{id}/resume"),
+            &admin,
+            &json!({}),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    let queued: Value = r.json().await.unwrap();
+    assert_eq!(queued["progress"]["queued"], 3);
+    // A customer who opts out while the campaign waits gets nothing.
+    let contact_id = app
+        .store
+        .contact_id_by_wa_id("16505551002")
+        .await
+        .unwrap()
+        .unwrap();
+    let r = app
+        .post_json(&format!("/api/v1/contacts/{contact_id}/consent"), &admin, &json!({"purpose": "all", "action": "opt_out", "source": "keyword", "evidence": "STOP"}), &[])
+        .await;
+    assert_eq!(r.status(), 201);
+    app.drain_outbox(UnixMs::now()).await;
+    let p = app.progress(&admin, &id).await;
+    assert_eq!(p["progress"]["refused"], 1, "{backend:?}: {p}");
+    assert_eq!(p["progress"]["accepted"], 2);
+    assert!(
+        app.em
+            .outbox()
+            .iter()
+            .all(|r| r.to.as_deref() != Some("+16505551002"))
+    );
 
-        // Scheduled an hour ahead: nothing goes before then.
-        let mut later = campaign(&["16505552001", "16505552002"]);
-        let at = UnixMs::now().0 + 3_600_000;
-        later["schedule_at_ms"] = json!(at);
-        let c2 = app.start_campaign(&admin, &later).await;
-        assert_eq!(app.dispatcher.run_once(UnixMs::now()).await.unwrap(), 0);
-        assert_eq!(app.dispatcher.run_once(UnixMs(at + 1)).await.unwrap(), 2);
-        assert_eq!(
-            app.progress(&admin, &c2["id"]).await["progress"]["accepted"],
-            2
-        );
+    // Scheduled an hour ahead: nothing goes before then.
+    let mut later = campaign(&["16505552001", "16505552002"]);
+    let at = UnixMs::now().0 + 3_600_000;
+    later["schedule_at_ms"] = json!(at);
+    let c2 = app.start_campaign(&admin, &later).await;
+    assert_eq!(app.dispatcher.run_once(UnixMs::now()).await.unwrap(), 0);
+    assert_eq!(app.dispatcher.run_once(UnixMs(at + 1)).await.unwrap(), 2);
+    assert_eq!(
+        app.progress(&admin, &c2["id"]).await["progress"]["accepted"],
+        2
+    );
 
-        // Cancelled: what has not gone is cancelled, and it cannot be resumed.
-        let c3 = app
-            .start_campaign(&admin, &campaign(&["16505553001", "16505553002"]))
-            .await;
-        let r = app
-            .post_json(
-                &format!("/api/v1/campaigns/{}/cancel", c3["id"]),
-                &admin,
-                &json!({}),
-                &[],
-            )
-            .await;
-        let v: Value = r.json().await.unwrap();
-        assert_eq!(v["state"], "cancelled");
-        assert_eq!(v["progress"]["cancelled"], 2);
-        let r = app
-            .post_json(
-                &format!("/api/v1/campaigns/{}/resume", c3["id"]),
-                &admin,
-                &json!({}),
-                &[],
-            )
-            .await;
-        assert_eq!(r.status(), 409);
-        assert_eq!(app.dispatcher.run_once(UnixMs::now()).await.unwrap(), 0);
-    }
+    // Cancelled: what has not gone is cancelled, and it cannot be resumed.
+    let c3 = app
+        .start_campaign(&admin, &campaign(&["16505553001", "16505553002"]))
+        .await;
+    let r = app
+        .post_json(
+            &format!("/api/v1/campaigns/{}/cancel", c3["id"]),
+            &admin,
+            &json!({}),
+            &[],
+        )
+        .await;
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["state"], "cancelled");
+    assert_eq!(v["progress"]["cancelled"], 2);
+    let r = app
+        .post_json(
+            &format!("/api/v1/campaigns/{}/resume", c3["id"]),
+            &admin,
+            &json!({}),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status(), 409);
+    assert_eq!(app.dispatcher.run_once(UnixMs::now()).await.unwrap(), 0);
 }
 
 #[tokio::test]
@@ -331,90 +324,87 @@ async fn a_campaign_pauses_itself_when_the_number_turns_red() {
     assert_eq!(app.dispatcher.run_once(UnixMs::now()).await.unwrap(), 2);
 }
 
-#[tokio::test]
-async fn a_customers_stop_blocks_the_next_campaign_message_and_is_confirmed() {
-    for db in each_backend().await {
-        let backend = db.backend;
-        let app = TestApp::spawn(db).await;
-        let admin = app.key(Role::Admin).await;
-        app.with_template(&admin).await;
-        let c = app
-            .start_campaign(&admin, &campaign(&["16505555001", "16505555002"]))
-            .await;
+async fn a_customers_stop_blocks_the_next_campaign_message_and_is_confirmed(db: TestDatabase) {
+    let backend = db.backend;
+    let app = TestApp::spawn(db).await;
+    let admin = app.key(Role::Admin).await;
+    app.with_template(&admin).await;
+    let c = app
+        .start_campaign(&admin, &campaign(&["16505555001", "16505555002"]))
+        .await;
 
-        // The customer writes STOP while the campaign waits to go.
-        app.customer_writes("16505555001", TestApp::text("Stop."));
-        app.settle().await;
-        let contact = app
-            .store
-            .contact_id_by_wa_id("16505555001")
-            .await
-            .unwrap()
-            .unwrap();
-        let consent = app
-            .get_json(&format!("/api/v1/contacts/{contact}/consent"), &admin)
-            .await;
-        assert_eq!(
-            consent["latest"]["all"], "opt_out",
-            "{backend:?}: {consent}"
-        );
-        assert_eq!(consent["history"][0]["source"], "keyword");
+    // The customer writes STOP while the campaign waits to go.
+    app.customer_writes("16505555001", TestApp::text("Stop."));
+    app.settle().await;
+    let contact = app
+        .store
+        .contact_id_by_wa_id("16505555001")
+        .await
+        .unwrap()
+        .unwrap();
+    let consent = app
+        .get_json(&format!("/api/v1/contacts/{contact}/consent"), &admin)
+        .await;
+    assert_eq!(
+        consent["latest"]["all"], "opt_out",
+        "{backend:?}: {consent}"
+    );
+    assert_eq!(consent["history"][0]["source"], "keyword");
 
-        app.drain_outbox(UnixMs::now()).await;
-        let p = app.progress(&admin, &c["id"]).await;
-        assert_eq!(p["progress"]["refused"], 1, "{backend:?}: {p}");
-        assert_eq!(p["progress"]["accepted"], 1);
-        // What the customer got: the confirmation, not the campaign.
-        let to_them: Vec<String> = app
-            .em
+    app.drain_outbox(UnixMs::now()).await;
+    let p = app.progress(&admin, &c["id"]).await;
+    assert_eq!(p["progress"]["refused"], 1, "{backend:?}: {p}");
+    assert_eq!(p["progress"]["accepted"], 1);
+    // What the customer got: the confirmation, not the campaign.
+    let to_them: Vec<String> = app
+        .em
+        .outbox()
+        .iter()
+        .filter(|r| r.to.as_deref() == Some("+16505555001"))
+        .map(|r| String::from_utf8_lossy(&r.request).into_owned())
+        .collect();
+    assert_eq!(to_them.len(), 1, "{to_them:?}");
+    assert!(
+        to_them[0].contains("You will not receive further messages"),
+        "{}",
+        to_them[0]
+    );
+
+    // Replaying the journal records nothing twice and sends no second confirmation.
+    let r = app
+        .post_json(
+            "/api/v1/webhook-events/replay",
+            &admin,
+            &json!({"from_id": 1, "to_id": 1_000_000}),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    app.projector.drain().await.unwrap();
+    assert_eq!(
+        app.dispatcher.run_once(UnixMs::now()).await.unwrap(),
+        0,
+        "{backend:?}"
+    );
+    let again = app
+        .get_json(&format!("/api/v1/contacts/{contact}/consent"), &admin)
+        .await;
+    assert_eq!(again["history"].as_array().unwrap().len(), 1);
+
+    // START opts back in, with its own confirmation.
+    app.customer_writes("16505555001", TestApp::text("start"));
+    app.settle().await;
+    let back = app
+        .get_json(&format!("/api/v1/contacts/{contact}/consent"), &admin)
+        .await;
+    assert_eq!(back["latest"]["all"], "opt_in");
+    app.drain_outbox(UnixMs::now()).await;
+    assert!(
+        app.em
             .outbox()
             .iter()
-            .filter(|r| r.to.as_deref() == Some("+16505555001"))
-            .map(|r| String::from_utf8_lossy(&r.request).into_owned())
-            .collect();
-        assert_eq!(to_them.len(), 1, "{to_them:?}");
-        assert!(
-            to_them[0].contains("You will not receive further messages"),
-            "{}",
-            to_them[0]
-        );
-
-        // Replaying the journal records nothing twice and sends no second confirmation.
-        let r = app
-            .post_json(
-                "/api/v1/webhook-events/replay",
-                &admin,
-                &json!({"from_id": 1, "to_id": 1_000_000}),
-                &[],
-            )
-            .await;
-        assert_eq!(r.status(), 200);
-        app.projector.drain().await.unwrap();
-        assert_eq!(
-            app.dispatcher.run_once(UnixMs::now()).await.unwrap(),
-            0,
-            "{backend:?}"
-        );
-        let again = app
-            .get_json(&format!("/api/v1/contacts/{contact}/consent"), &admin)
-            .await;
-        assert_eq!(again["history"].as_array().unwrap().len(), 1);
-
-        // START opts back in, with its own confirmation.
-        app.customer_writes("16505555001", TestApp::text("start"));
-        app.settle().await;
-        let back = app
-            .get_json(&format!("/api/v1/contacts/{contact}/consent"), &admin)
-            .await;
-        assert_eq!(back["latest"]["all"], "opt_in");
-        app.drain_outbox(UnixMs::now()).await;
-        assert!(
-            app.em
-                .outbox()
-                .iter()
-                .any(|r| String::from_utf8_lossy(&r.request).contains("subscribed again"))
-        );
-    }
+            .any(|r| String::from_utf8_lossy(&r.request).contains("subscribed again"))
+    );
 }
 
 #[tokio::test]
@@ -502,3 +492,9 @@ async fn a_template_pushed_as_code_is_approved_by_webhook_then_sent() {
     }
     assert_eq!(app.em.outbox().len(), 1);
 }
+
+switchboard_store::per_backend!(
+    a_campaign_reaches_its_audience_and_reports_progress_live,
+    pause_resume_cancel_schedule_and_an_opt_out_after_queueing,
+    a_customers_stop_blocks_the_next_campaign_message_and_is_confirmed,
+);

@@ -1,29 +1,25 @@
 use std::time::Duration;
 
-use switchboard_store::testing::each_backend;
-
 use crate::helpers::TestApp;
+use switchboard_store::testing::TestDatabase;
 
-#[tokio::test]
-async fn health_and_readiness_on_both_backends() {
-    for db in each_backend().await {
-        let backend = db.backend;
-        let mut app = TestApp::spawn(db).await;
-        let r = app.get("/healthz", None).await;
-        assert_eq!(r.status(), 200);
-        assert_eq!(r.text().await.unwrap(), "ok");
-        let r = app.get("/readyz", None).await;
-        assert_eq!(r.status(), 200, "{backend:?}");
+async fn health_and_readiness_on_both_backends(db: TestDatabase) {
+    let backend = db.backend;
+    let mut app = TestApp::spawn(db).await;
+    let r = app.get("/healthz", None).await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.text().await.unwrap(), "ok");
+    let r = app.get("/readyz", None).await;
+    assert_eq!(r.status(), 200, "{backend:?}");
 
-        // The database goes away: readiness says so, liveness does not.
-        app.store.close().await;
-        let r = app.get("/readyz", None).await;
-        assert_eq!(r.status(), 503, "{backend:?}");
-        let body: serde_json::Value = r.json().await.unwrap();
-        assert_eq!(body["status"], "not_ready");
-        assert_eq!(app.get("/healthz", None).await.status(), 200);
-        app.stop().await;
-    }
+    // The database goes away: readiness says so, liveness does not.
+    app.store.close().await;
+    let r = app.get("/readyz", None).await;
+    assert_eq!(r.status(), 503, "{backend:?}");
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(body["status"], "not_ready");
+    assert_eq!(app.get("/healthz", None).await.status(), 200);
+    app.stop().await;
 }
 
 #[tokio::test]
@@ -97,3 +93,5 @@ async fn shutdown_lets_an_in_flight_request_finish() {
     // After shutdown nothing is served.
     assert!(reqwest::get(format!("{}/healthz", app.base)).await.is_err());
 }
+
+switchboard_store::per_backend!(health_and_readiness_on_both_backends,);

@@ -5,212 +5,209 @@
 
 use serde_json::{Value, json};
 use switchboard_domain::UnixMs;
-use switchboard_store::testing::each_backend;
+use switchboard_store::testing::TestDatabase;
 
 use crate::helpers::{Session, TestApp, error_code};
 
-#[tokio::test]
-async fn two_agents_one_conversation_and_no_overriding() {
-    for db in each_backend().await {
-        let backend = db.backend;
-        let app = TestApp::spawn(db).await;
-        app.add_user("ann@example.com", "Ann", "agent").await;
-        app.add_user("bob@example.com", "Bob", "agent").await;
-        let a = app.session("ann@example.com").await;
-        let b = app.session("bob@example.com").await;
-        app.customer_writes("16505550501", TestApp::text("Hello, is anyone there?"));
-        app.settle().await;
-        let key = app.key(switchboard_domain::Role::Admin).await;
-        let conv = app.get_json("/api/v1/conversations", &key).await["data"][0]["id"]
-            .as_i64()
-            .unwrap();
-        let reply = json!({"type": "text", "text": {"body": "Hi! Ann here."}});
+async fn two_agents_one_conversation_and_no_overriding(db: TestDatabase) {
+    let backend = db.backend;
+    let app = TestApp::spawn(db).await;
+    app.add_user("ann@example.com", "Ann", "agent").await;
+    app.add_user("bob@example.com", "Bob", "agent").await;
+    let a = app.session("ann@example.com").await;
+    let b = app.session("bob@example.com").await;
+    app.customer_writes("16505550501", TestApp::text("Hello, is anyone there?"));
+    app.settle().await;
+    let key = app.key(switchboard_domain::Role::Admin).await;
+    let conv = app.get_json("/api/v1/conversations", &key).await["data"][0]["id"]
+        .as_i64()
+        .unwrap();
+    let reply = json!({"type": "text", "text": {"body": "Hi! Ann here."}});
 
-        // Nobody holds it: replying needs a claim first.
-        let (status, code, _) = error_code(
-            app.act(
-                &a,
-                &format!("/api/v1/conversations/{conv}/reply"),
-                reply.clone(),
-            )
-            .await,
+    // Nobody holds it: replying needs a claim first.
+    let (status, code, _) = error_code(
+        app.act(
+            &a,
+            &format!("/api/v1/conversations/{conv}/reply"),
+            reply.clone(),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(
+        (status, code.as_str()),
+        (409, "not_assigned"),
+        "{backend:?}"
+    );
+    // Ann claims; Bob's claim loses and says who holds it.
+    assert_eq!(
+        app.act(
+            &a,
+            &format!("/api/v1/conversations/{conv}/claim"),
+            json!({})
+        )
+        .await
+        .status(),
+        200
+    );
+    let (status, code, message) = error_code(
+        app.act(
+            &b,
+            &format!("/api/v1/conversations/{conv}/claim"),
+            json!({}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!((status, code.as_str()), (409, "assigned_to_other"));
+    assert!(message.contains("Ann"), "{message}");
+
+    // A reply goes to the conversation's customer, whatever the body says.
+    let mut elsewhere = reply.clone();
+    elsewhere["to"] = json!("+16505559999");
+    assert_eq!(
+        app.act(
+            &a,
+            &format!("/api/v1/conversations/{conv}/reply"),
+            elsewhere
+        )
+        .await
+        .status(),
+        202
+    );
+    assert_eq!(app.dispatcher.run_once(UnixMs::now()).await.unwrap(), 1);
+    assert_eq!(app.em.outbox()[0].to.as_deref(), Some("+16505550501"));
+
+    // Ann replies; Bob's reply is refused by the server, naming Ann.
+    let r = app
+        .act(
+            &a,
+            &format!("/api/v1/conversations/{conv}/reply"),
+            reply.clone(),
         )
         .await;
-        assert_eq!(
-            (status, code.as_str()),
-            (409, "not_assigned"),
-            "{backend:?}"
-        );
-        // Ann claims; Bob's claim loses and says who holds it.
-        assert_eq!(
-            app.act(
-                &a,
-                &format!("/api/v1/conversations/{conv}/claim"),
-                json!({})
-            )
+    assert_eq!(r.status(), 202, "{backend:?}");
+    let (status, code, message) = error_code(
+        app.act(
+            &b,
+            &format!("/api/v1/conversations/{conv}/reply"),
+            json!({"type": "text", "text": {"body": "Bob here"}}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!((status, code.as_str()), (409, "not_assignee"));
+    assert!(message.contains("Ann holds this conversation"), "{message}");
+    assert_eq!(app.dispatcher.run_once(UnixMs::now()).await.unwrap(), 1);
+    assert_eq!(app.em.outbox().len(), 2, "only Ann's replies went out");
+
+    // The customer writes again while Ann's next reply is being written: warned first.
+    let seen = app.store.last_message_id(conv).await.unwrap().unwrap();
+    app.customer_writes("16505550501", TestApp::text("Actually, one more thing"));
+    app.settle().await;
+    let mut late =
+        json!({"type": "text", "text": {"body": "Anything else?"}, "seen_message_id": seen});
+    let (status, code, _) = error_code(
+        app.act(
+            &a,
+            &format!("/api/v1/conversations/{conv}/reply"),
+            late.clone(),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(
+        (status, code.as_str()),
+        (422, "thread_changed"),
+        "{backend:?}"
+    );
+    late["confirm"] = json!(true);
+    assert_eq!(
+        app.act(&a, &format!("/api/v1/conversations/{conv}/reply"), late)
             .await
             .status(),
-            200
-        );
-        let (status, code, message) = error_code(
-            app.act(
-                &b,
-                &format!("/api/v1/conversations/{conv}/claim"),
-                json!({}),
-            )
-            .await,
-        )
-        .await;
-        assert_eq!((status, code.as_str()), (409, "assigned_to_other"));
-        assert!(message.contains("Ann"), "{message}");
+        202
+    );
 
-        // A reply goes to the conversation's customer, whatever the body says.
-        let mut elsewhere = reply.clone();
-        elsewhere["to"] = json!("+16505559999");
-        assert_eq!(
-            app.act(
-                &a,
-                &format!("/api/v1/conversations/{conv}/reply"),
-                elsewhere
-            )
-            .await
-            .status(),
-            202
-        );
-        assert_eq!(app.dispatcher.run_once(UnixMs::now()).await.unwrap(), 1);
-        assert_eq!(app.em.outbox()[0].to.as_deref(), Some("+16505550501"));
-
-        // Ann replies; Bob's reply is refused by the server, naming Ann.
-        let r = app
-            .act(
-                &a,
-                &format!("/api/v1/conversations/{conv}/reply"),
-                reply.clone(),
-            )
-            .await;
-        assert_eq!(r.status(), 202, "{backend:?}");
-        let (status, code, message) = error_code(
-            app.act(
-                &b,
-                &format!("/api/v1/conversations/{conv}/reply"),
-                json!({"type": "text", "text": {"body": "Bob here"}}),
-            )
-            .await,
+    // Bob takes over explicitly: recorded, and Ann is told.
+    let r = app
+        .act(
+            &b,
+            &format!("/api/v1/conversations/{conv}/take-over"),
+            json!({}),
         )
         .await;
-        assert_eq!((status, code.as_str()), (409, "not_assignee"));
-        assert!(message.contains("Ann holds this conversation"), "{message}");
-        assert_eq!(app.dispatcher.run_once(UnixMs::now()).await.unwrap(), 1);
-        assert_eq!(app.em.outbox().len(), 2, "only Ann's replies went out");
-
-        // The customer writes again while Ann's next reply is being written: warned first.
-        let seen = app.store.last_message_id(conv).await.unwrap().unwrap();
-        app.customer_writes("16505550501", TestApp::text("Actually, one more thing"));
-        app.settle().await;
-        let mut late =
-            json!({"type": "text", "text": {"body": "Anything else?"}, "seen_message_id": seen});
-        let (status, code, _) = error_code(
-            app.act(
-                &a,
-                &format!("/api/v1/conversations/{conv}/reply"),
-                late.clone(),
-            )
-            .await,
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(
+        (v["assignee"].as_i64(), v["previous_name"].as_str()),
+        (Some(b.id), Some("Ann"))
+    );
+    let me: Value = app
+        .http
+        .get(format!("{}/api/v1/auth/me", app.base))
+        .header("cookie", &a.cookie)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        me["taken_over_from_you"][0]["conversation_id"], conv,
+        "{me}"
+    );
+    let (status, code, _) = error_code(
+        app.act(
+            &a,
+            &format!("/api/v1/conversations/{conv}/reply"),
+            reply.clone(),
         )
-        .await;
-        assert_eq!(
-            (status, code.as_str()),
-            (422, "thread_changed"),
-            "{backend:?}"
-        );
-        late["confirm"] = json!(true);
-        assert_eq!(
-            app.act(&a, &format!("/api/v1/conversations/{conv}/reply"), late)
-                .await
-                .status(),
-            202
-        );
-
-        // Bob takes over explicitly: recorded, and Ann is told.
-        let r = app
-            .act(
-                &b,
-                &format!("/api/v1/conversations/{conv}/take-over"),
-                json!({}),
-            )
-            .await;
-        let v: Value = r.json().await.unwrap();
-        assert_eq!(
-            (v["assignee"].as_i64(), v["previous_name"].as_str()),
-            (Some(b.id), Some("Ann"))
-        );
-        let me: Value = app
-            .http
-            .get(format!("{}/api/v1/auth/me", app.base))
-            .header("cookie", &a.cookie)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        assert_eq!(
-            me["taken_over_from_you"][0]["conversation_id"], conv,
-            "{me}"
-        );
-        let (status, code, _) = error_code(
-            app.act(
-                &a,
-                &format!("/api/v1/conversations/{conv}/reply"),
-                reply.clone(),
-            )
-            .await,
+        .await,
+    )
+    .await;
+    assert_eq!((status, code.as_str()), (409, "not_assignee"));
+    // Bob transfers it back; only the holder can.
+    let (status, _, _) = error_code(
+        app.act(
+            &a,
+            &format!("/api/v1/conversations/{conv}/assign"),
+            json!({"user_id": a.id}),
         )
-        .await;
-        assert_eq!((status, code.as_str()), (409, "not_assignee"));
-        // Bob transfers it back; only the holder can.
-        let (status, _, _) = error_code(
-            app.act(
-                &a,
-                &format!("/api/v1/conversations/{conv}/assign"),
-                json!({"user_id": a.id}),
-            )
-            .await,
+        .await,
+    )
+    .await;
+    assert_eq!(status, 409);
+    assert_eq!(
+        app.act(
+            &b,
+            &format!("/api/v1/conversations/{conv}/assign"),
+            json!({"user_id": a.id})
         )
-        .await;
-        assert_eq!(status, 409);
-        assert_eq!(
-            app.act(
-                &b,
-                &format!("/api/v1/conversations/{conv}/assign"),
-                json!({"user_id": a.id})
-            )
-            .await
-            .status(),
-            200
-        );
-        let events: Value = app
-            .http
-            .get(format!("{}/api/v1/conversations/{conv}/events", app.base))
-            .header("cookie", &a.cookie)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let kinds: Vec<&str> = events["data"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|e| e["kind"].as_str().unwrap())
-            .collect();
-        assert_eq!(
-            kinds,
-            ["claimed", "taken_over", "transferred"],
-            "{backend:?}"
-        );
-    }
+        .await
+        .status(),
+        200
+    );
+    let events: Value = app
+        .http
+        .get(format!("{}/api/v1/conversations/{conv}/events", app.base))
+        .header("cookie", &a.cookie)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let kinds: Vec<&str> = events["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        ["claimed", "taken_over", "transferred"],
+        "{backend:?}"
+    );
 }
 
 #[tokio::test]
@@ -261,137 +258,135 @@ async fn sessions_need_their_csrf_token_and_logins_are_rate_limited() {
     assert_eq!((status, code.as_str()), (429, "too_many_attempts"));
 }
 
-#[tokio::test]
-async fn routing_spreads_new_conversations_respects_capacity_and_requeues_from_offline_agents() {
-    for db in each_backend().await {
-        let backend = db.backend;
-        let app = TestApp::spawn(db).await;
-        let admin = app.key(switchboard_domain::Role::Admin).await;
-        let ann_id = app.add_user("ann@example.com", "Ann", "agent").await;
-        let bob_id = app.add_user("bob@example.com", "Bob", "agent").await;
-        let (a, b) = (
-            app.session("ann@example.com").await,
-            app.session("bob@example.com").await,
-        );
-        let r = app
-            .http
-            .put(format!("{}/api/v1/teams/support/routing", app.base))
-            .bearer_auth(&admin)
-            .json(&json!({"strategy": "round_robin", "capacity": 1}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 200, "{backend:?}");
-        for s in [&a, &b] {
-            assert_eq!(
-                app.act(s, "/api/v1/auth/presence", json!({}))
-                    .await
-                    .status(),
-                204
-            );
-        }
-        for who in ["16505550601", "16505550602", "16505550603"] {
-            app.customer_writes(who, TestApp::text("I need help"));
-        }
-        app.settle().await;
-        let now = UnixMs::now();
+async fn routing_spreads_new_conversations_respects_capacity_and_requeues_from_offline_agents(
+    db: TestDatabase,
+) {
+    let backend = db.backend;
+    let app = TestApp::spawn(db).await;
+    let admin = app.key(switchboard_domain::Role::Admin).await;
+    let ann_id = app.add_user("ann@example.com", "Ann", "agent").await;
+    let bob_id = app.add_user("bob@example.com", "Bob", "agent").await;
+    let (a, b) = (
+        app.session("ann@example.com").await,
+        app.session("bob@example.com").await,
+    );
+    let r = app
+        .http
+        .put(format!("{}/api/v1/teams/support/routing", app.base))
+        .bearer_auth(&admin)
+        .json(&json!({"strategy": "round_robin", "capacity": 1}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "{backend:?}");
+    for s in [&a, &b] {
         assert_eq!(
-            app.routing.run_once(now).await.unwrap(),
-            2,
-            "{backend:?}: capacity 1 each, the third waits"
+            app.act(s, "/api/v1/auth/presence", json!({}))
+                .await
+                .status(),
+            204
         );
-        let list = app
-            .get_json("/api/v1/conversations?assignee=none", &admin)
-            .await;
-        assert_eq!(list["data"].as_array().unwrap().len(), 1, "{list}");
-        let held_by = |v: &Value, user: i64| {
-            v["data"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .find(|c| {
-                    c["assignee"].as_str() == Some(user.to_string().as_str())
-                        || c["assignee"] == user
-                })
-                .map(|c| c["id"].as_i64().unwrap())
-        };
-        let all = app.get_json("/api/v1/conversations", &admin).await;
-        let anns = held_by(&all, ann_id).expect("Ann got one");
-        let bobs = held_by(&all, bob_id).expect("Bob got one");
-
-        // Ann resolves hers; the waiting conversation goes to her.
-        assert_eq!(
-            app.act(
-                &a,
-                &format!("/api/v1/conversations/{anns}/status"),
-                json!({"status": "resolved"})
-            )
-            .await
-            .status(),
-            200
-        );
-        assert_eq!(app.routing.run_once(now).await.unwrap(), 1);
-        // Bob's status change on Ann's conversation is refused.
-        let (status, _, _) = error_code(
-            app.act(
-                &b,
-                &format!("/api/v1/conversations/{anns}/status"),
-                json!({"status": "open"}),
-            )
-            .await,
-        )
+    }
+    for who in ["16505550601", "16505550602", "16505550603"] {
+        app.customer_writes(who, TestApp::text("I need help"));
+    }
+    app.settle().await;
+    let now = UnixMs::now();
+    assert_eq!(
+        app.routing.run_once(now).await.unwrap(),
+        2,
+        "{backend:?}: capacity 1 each, the third waits"
+    );
+    let list = app
+        .get_json("/api/v1/conversations?assignee=none", &admin)
         .await;
-        assert_eq!(status, 409);
-
-        // Bob stops sending heartbeats: his conversation goes back to the queue (Ann is full).
-        let later = UnixMs(now.0 + 61_000);
-        app.act(&a, "/api/v1/auth/presence", json!({})).await;
-        assert_eq!(app.routing.run_once(later).await.unwrap(), 0);
-        let events: Value = app
-            .http
-            .get(format!("{}/api/v1/conversations/{bobs}/events", app.base))
-            .header("cookie", &a.cookie)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let kinds: Vec<&str> = events["data"]
+    assert_eq!(list["data"].as_array().unwrap().len(), 1, "{list}");
+    let held_by = |v: &Value, user: i64| {
+        v["data"]
             .as_array()
             .unwrap()
             .iter()
-            .map(|e| e["kind"].as_str().unwrap())
-            .collect();
-        assert_eq!(kinds, ["routed", "requeued"], "{backend:?}");
+            .find(|c| {
+                c["assignee"].as_str() == Some(user.to_string().as_str()) || c["assignee"] == user
+            })
+            .map(|c| c["id"].as_i64().unwrap())
+    };
+    let all = app.get_json("/api/v1/conversations", &admin).await;
+    let anns = held_by(&all, ann_id).expect("Ann got one");
+    let bobs = held_by(&all, bob_id).expect("Bob got one");
 
-        // Notes and labels.
-        assert_eq!(
-            app.act(
-                &a,
-                &format!("/api/v1/conversations/{bobs}/notes"),
-                json!({"text": "VIP customer, be quick"})
-            )
-            .await
-            .status(),
-            201
-        );
-        let r = app
-            .act(
-                &a,
-                &format!("/api/v1/conversations/{bobs}/labels/VIP"),
-                json!({}),
-            )
-            .await;
-        let v: Value = r.json().await.unwrap();
-        assert_eq!(v["labels"], json!(["vip"]));
-        let vip = app
-            .get_json("/api/v1/conversations?label=vip", &admin)
-            .await;
-        assert_eq!(vip["data"][0]["id"], bobs);
-        let teams = app.get_json("/api/v1/teams", &admin).await;
-        assert_eq!(teams["data"][0]["routing"]["capacity"], 1);
-    }
+    // Ann resolves hers; the waiting conversation goes to her.
+    assert_eq!(
+        app.act(
+            &a,
+            &format!("/api/v1/conversations/{anns}/status"),
+            json!({"status": "resolved"})
+        )
+        .await
+        .status(),
+        200
+    );
+    assert_eq!(app.routing.run_once(now).await.unwrap(), 1);
+    // Bob's status change on Ann's conversation is refused.
+    let (status, _, _) = error_code(
+        app.act(
+            &b,
+            &format!("/api/v1/conversations/{anns}/status"),
+            json!({"status": "open"}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 409);
+
+    // Bob stops sending heartbeats: his conversation goes back to the queue (Ann is full).
+    let later = UnixMs(now.0 + 61_000);
+    app.act(&a, "/api/v1/auth/presence", json!({})).await;
+    assert_eq!(app.routing.run_once(later).await.unwrap(), 0);
+    let events: Value = app
+        .http
+        .get(format!("{}/api/v1/conversations/{bobs}/events", app.base))
+        .header("cookie", &a.cookie)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let kinds: Vec<&str> = events["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["routed", "requeued"], "{backend:?}");
+
+    // Notes and labels.
+    assert_eq!(
+        app.act(
+            &a,
+            &format!("/api/v1/conversations/{bobs}/notes"),
+            json!({"text": "VIP customer, be quick"})
+        )
+        .await
+        .status(),
+        201
+    );
+    let r = app
+        .act(
+            &a,
+            &format!("/api/v1/conversations/{bobs}/labels/VIP"),
+            json!({}),
+        )
+        .await;
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["labels"], json!(["vip"]));
+    let vip = app
+        .get_json("/api/v1/conversations?label=vip", &admin)
+        .await;
+    assert_eq!(vip["data"][0]["id"], bobs);
+    let teams = app.get_json("/api/v1/teams", &admin).await;
+    assert_eq!(teams["data"][0]["routing"]["capacity"], 1);
 }
 
 #[tokio::test]
@@ -523,39 +518,35 @@ async fn every_open_inbox_hears_new_messages_hand_changes_and_typing_live() {
     assert_eq!(r.status(), 401);
 }
 
-#[tokio::test]
-async fn two_claims_at_the_same_moment_cannot_both_win() {
-    for db in each_backend().await {
-        let backend = db.backend;
-        let app = TestApp::spawn(db).await;
-        app.add_user("ann@example.com", "Ann", "agent").await;
-        app.add_user("bob@example.com", "Bob", "agent").await;
-        let a = app.session("ann@example.com").await;
-        let b = app.session("bob@example.com").await;
-        for round in 0..5 {
-            let who = format!("165055509{round:02}");
-            app.customer_writes(&who, TestApp::text("hi"));
-            app.settle().await;
-            // The newest conversation is first.
-            let key = app.key(switchboard_domain::Role::Admin).await;
-            let conv = app.get_json("/api/v1/conversations", &key).await["data"][0]["id"]
-                .as_i64()
-                .unwrap();
-            let path = format!("/api/v1/conversations/{conv}/claim");
-            let (ra, rb) =
-                tokio::join!(app.act(&a, &path, json!({})), app.act(&b, &path, json!({})));
-            let wins = [ra.status(), rb.status()]
-                .iter()
-                .filter(|s| s.as_u16() == 200)
-                .count();
-            assert_eq!(wins, 1, "{backend:?} round {round}");
-            let events = app.store.conversation_events(conv).await.unwrap();
-            assert_eq!(
-                events.iter().filter(|e| e.kind == "claimed").count(),
-                1,
-                "{backend:?}"
-            );
-        }
+async fn two_claims_at_the_same_moment_cannot_both_win(db: TestDatabase) {
+    let backend = db.backend;
+    let app = TestApp::spawn(db).await;
+    app.add_user("ann@example.com", "Ann", "agent").await;
+    app.add_user("bob@example.com", "Bob", "agent").await;
+    let a = app.session("ann@example.com").await;
+    let b = app.session("bob@example.com").await;
+    for round in 0..5 {
+        let who = format!("165055509{round:02}");
+        app.customer_writes(&who, TestApp::text("hi"));
+        app.settle().await;
+        // The newest conversation is first.
+        let key = app.key(switchboard_domain::Role::Admin).await;
+        let conv = app.get_json("/api/v1/conversations", &key).await["data"][0]["id"]
+            .as_i64()
+            .unwrap();
+        let path = format!("/api/v1/conversations/{conv}/claim");
+        let (ra, rb) = tokio::join!(app.act(&a, &path, json!({})), app.act(&b, &path, json!({})));
+        let wins = [ra.status(), rb.status()]
+            .iter()
+            .filter(|s| s.as_u16() == 200)
+            .count();
+        assert_eq!(wins, 1, "{backend:?} round {round}");
+        let events = app.store.conversation_events(conv).await.unwrap();
+        assert_eq!(
+            events.iter().filter(|e| e.kind == "claimed").count(),
+            1,
+            "{backend:?}"
+        );
     }
 }
 
@@ -569,256 +560,253 @@ impl TestApp {
     }
 }
 
-#[tokio::test]
-async fn the_inbox_pages_check_policy_before_sending_and_keep_canned_responses() {
-    for db in each_backend().await {
-        let backend = db.backend;
-        let app = TestApp::spawn(db).await;
-        app.add_user("ann@example.com", "Ann", "agent").await;
-        app.add_user("lead@example.com", "Lead", "admin").await;
-        let ann = app.session("ann@example.com").await;
-        let lead = app.session("lead@example.com").await;
-        app.customer_writes("16505550142", TestApp::text("<b>hello</b> & goodbye"));
-        app.settle().await;
-        let id = app
-            .store
-            .conversations(&Default::default())
-            .await
-            .unwrap()
-            .first()
-            .expect("the customer's conversation")
-            .id;
+async fn the_inbox_pages_check_policy_before_sending_and_keep_canned_responses(db: TestDatabase) {
+    let backend = db.backend;
+    let app = TestApp::spawn(db).await;
+    app.add_user("ann@example.com", "Ann", "agent").await;
+    app.add_user("lead@example.com", "Lead", "admin").await;
+    let ann = app.session("ann@example.com").await;
+    let lead = app.session("lead@example.com").await;
+    app.customer_writes("16505550142", TestApp::text("<b>hello</b> & goodbye"));
+    app.settle().await;
+    let id = app
+        .store
+        .conversations(&Default::default())
+        .await
+        .unwrap()
+        .first()
+        .expect("the customer's conversation")
+        .id;
 
-        // Pages: a login redirect without a session; with one, escaped customer text and
-        // the headers that keep injected markup from running.
-        let r = app.page(None, "/inbox").await;
-        assert_eq!(r.status(), 200, "{backend:?}: redirects are followed");
-        assert!(r.url().path().starts_with("/login"), "{}", r.url());
-        let r = app
-            .page(Some(&ann), &format!("/inbox?view=all&c={id}"))
-            .await;
-        assert_eq!(r.status(), 200);
-        let csp = r.headers()["content-security-policy"]
-            .to_str()
-            .unwrap()
-            .to_owned();
-        assert!(csp.contains("script-src 'self'"), "{csp}");
-        let html = r.text().await.unwrap();
-        assert!(
-            html.contains("&#60;b&#62;hello&#60;/b&#62; &#38; goodbye"),
-            "escaped: {backend:?}"
-        );
-        assert!(!html.contains("<b>hello</b>"));
-        assert!(html.contains("Nobody holds this conversation"));
-        // Admin pages are admins'.
-        assert_eq!(app.page(Some(&ann), "/costs").await.status(), 403);
-        assert_eq!(app.page(Some(&lead), "/costs").await.status(), 200);
-        assert_eq!(app.page(Some(&lead), "/templates").await.status(), 200);
+    // Pages: a login redirect without a session; with one, escaped customer text and
+    // the headers that keep injected markup from running.
+    let r = app.page(None, "/inbox").await;
+    assert_eq!(r.status(), 200, "{backend:?}: redirects are followed");
+    assert!(r.url().path().starts_with("/login"), "{}", r.url());
+    let r = app
+        .page(Some(&ann), &format!("/inbox?view=all&c={id}"))
+        .await;
+    assert_eq!(r.status(), 200);
+    let csp = r.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(csp.contains("script-src 'self'"), "{csp}");
+    let html = r.text().await.unwrap();
+    assert!(
+        html.contains("&#60;b&#62;hello&#60;/b&#62; &#38; goodbye"),
+        "escaped: {backend:?}"
+    );
+    assert!(!html.contains("<b>hello</b>"));
+    assert!(html.contains("Nobody holds this conversation"));
+    // Admin pages are admins'.
+    assert_eq!(app.page(Some(&ann), "/costs").await.status(), 403);
+    assert_eq!(app.page(Some(&lead), "/costs").await.status(), 200);
+    assert_eq!(app.page(Some(&lead), "/templates").await.status(), 200);
 
-        // Views: once Ann claims it, it is in her Mine and her team's, not in Unassigned.
-        let list = |who: &Session, q: &str| {
-            let (http, base, cookie) = (app.http.clone(), app.base.clone(), who.cookie.clone());
-            let q = q.to_owned();
-            async move {
-                http.get(format!("{base}/inbox/list?{q}"))
-                    .header("cookie", cookie)
-                    .send()
-                    .await
-                    .unwrap()
-                    .text()
-                    .await
-                    .unwrap()
-            }
-        };
-        let row = format!("data-id=\"{id}\"");
-        assert!(list(&ann, "view=unassigned").await.contains(&row));
-        assert!(!list(&ann, "view=mine").await.contains(&row));
-        let r = app
-            .act(
-                &ann,
-                &format!("/api/v1/conversations/{id}/claim"),
-                json!({}),
-            )
-            .await;
-        assert_eq!(r.status(), 200);
-        let mine = list(&ann, "view=mine").await;
-        assert!(mine.contains(&row), "{backend:?}");
-        assert!(
-            mine.contains("conv-preview\">&#60;b&#62;hello&#60;/b&#62; &#38; goodbye"),
-            "the last message, escaped: {mine}"
-        );
-        assert!(
-            mine.contains("data-mine=\"1\" data-mine-unread=\"1\""),
-            "{mine}"
-        );
-        assert!(!list(&ann, "view=unassigned").await.contains(&row));
-        assert!(
-            list(&lead, "view=team").await.contains(&row),
-            "Lead is in Ann's team"
-        );
-        assert!(!list(&lead, "view=mine").await.contains(&row));
-        assert!(!list(&ann, "view=mine&status=resolved").await.contains(&row));
-        assert!(
-            list(&ann, "view=all&q=goodbye").await.contains(&row),
-            "searched"
-        );
-        assert!(!list(&ann, "view=all&q=farewell").await.contains(&row));
-
-        // Read: the unread count goes to zero.
-        assert_eq!(app.store.conversation(id).await.unwrap().unread_count, 1);
-        let r = app
-            .act(&ann, &format!("/api/v1/conversations/{id}/read"), json!({}))
-            .await;
-        assert_eq!(r.status(), 204);
-        assert_eq!(app.store.conversation(id).await.unwrap().unread_count, 0);
-
-        // Check: the policy's decision without sending. Inside the window free text is fine;
-        // a template that does not exist is refused, and nothing was queued either way.
-        let r = app
-            .act(
-                &ann,
-                &format!("/api/v1/conversations/{id}/check"),
-                json!({"type": "text", "text": {"body": "hi"}}),
-            )
-            .await;
-        assert_eq!(r.status(), 200);
-        let v: Value = r.json().await.unwrap();
-        assert_eq!(v["allowed"], true, "{v}");
-        let r = app
-            .act(&ann, &format!("/api/v1/conversations/{id}/check"),
-                json!({"type": "template", "template": {"name": "nope", "language": {"code": "en_US"}}}))
-            .await;
-        let v: Value = r.json().await.unwrap();
-        assert_eq!(v["allowed"], false, "{v}");
-        assert_eq!(v["decision"]["decision"], "refuse");
-        assert!(
-            v["decision"]["message"].as_str().unwrap().contains("nope"),
-            "{v}"
-        );
-        assert!(
-            app.store
-                .outbound_counts(&app.number)
+    // Views: once Ann claims it, it is in her Mine and her team's, not in Unassigned.
+    let list = |who: &Session, q: &str| {
+        let (http, base, cookie) = (app.http.clone(), app.base.clone(), who.cookie.clone());
+        let q = q.to_owned();
+        async move {
+            http.get(format!("{base}/inbox/list?{q}"))
+                .header("cookie", cookie)
+                .send()
                 .await
                 .unwrap()
-                .is_empty(),
-            "a check queues nothing"
-        );
-        // A holder check comes first: Lead does not hold it.
-        let v: Value = app
-            .act(
-                &lead,
-                &format!("/api/v1/conversations/{id}/check"),
-                json!({"type": "text", "text": {"body": "hi"}}),
-            )
-            .await
-            .json()
-            .await
-            .unwrap();
-        assert_eq!(v["allowed"], false);
-        assert_eq!(v["decision"]["code"], "not_assignee", "{v}");
-        // An agent's session cannot send to any number: replies go through conversations.
-        let (status, code, _) = error_code(
-            app.act(
-                &ann,
-                "/api/v1/messages",
-                json!({"to": "+16505550199", "type": "text", "text": {"body": "hi"}}),
-            )
-            .await,
+                .text()
+                .await
+                .unwrap()
+        }
+    };
+    let row = format!("data-id=\"{id}\"");
+    assert!(list(&ann, "view=unassigned").await.contains(&row));
+    assert!(!list(&ann, "view=mine").await.contains(&row));
+    let r = app
+        .act(
+            &ann,
+            &format!("/api/v1/conversations/{id}/claim"),
+            json!({}),
         )
         .await;
-        assert_eq!(
-            (status, code.as_str()),
-            (403, "agents_reply_in_conversations")
-        );
+    assert_eq!(r.status(), 200);
+    let mine = list(&ann, "view=mine").await;
+    assert!(mine.contains(&row), "{backend:?}");
+    assert!(
+        mine.contains("conv-preview\">&#60;b&#62;hello&#60;/b&#62; &#38; goodbye"),
+        "the last message, escaped: {mine}"
+    );
+    assert!(
+        mine.contains("data-mine=\"1\" data-mine-unread=\"1\""),
+        "{mine}"
+    );
+    assert!(!list(&ann, "view=unassigned").await.contains(&row));
+    assert!(
+        list(&lead, "view=team").await.contains(&row),
+        "Lead is in Ann's team"
+    );
+    assert!(!list(&lead, "view=mine").await.contains(&row));
+    assert!(!list(&ann, "view=mine&status=resolved").await.contains(&row));
+    assert!(
+        list(&ann, "view=all&q=goodbye").await.contains(&row),
+        "searched"
+    );
+    assert!(!list(&ann, "view=all&q=farewell").await.contains(&row));
 
-        // The session works on the rest of the API too (the pages' actions use it), and unsafe
-        // methods still need the CSRF token.
-        let r = app
-            .http
-            .get(format!("{}/api/v1/conversations", app.base))
-            .header("cookie", &ann.cookie)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 200);
-        let r = app
-            .http
-            .post(format!("{}/api/v1/canned-responses", app.base))
-            .header("cookie", &lead.cookie)
-            .json(&json!({"shortcut": "hours", "body": "We are open 9-18."}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(error_code(r).await.1, "csrf_token_invalid");
+    // Read: the unread count goes to zero.
+    assert_eq!(app.store.conversation(id).await.unwrap().unread_count, 1);
+    let r = app
+        .act(&ann, &format!("/api/v1/conversations/{id}/read"), json!({}))
+        .await;
+    assert_eq!(r.status(), 204);
+    assert_eq!(app.store.conversation(id).await.unwrap().unread_count, 0);
 
-        // Canned responses: admins add and delete, agents list; shortcuts are unique.
-        let body =
-            json!({"shortcut": "/Hours", "body": "Hi {{contact.first_name}}, we are open 9-18."});
-        let r = app
-            .act(&ann, "/api/v1/canned-responses", body.clone())
-            .await;
-        assert_eq!(r.status(), 403, "agents cannot add");
-        let r = app
-            .act(&lead, "/api/v1/canned-responses", body.clone())
-            .await;
-        assert_eq!(r.status(), 201);
-        let created: Value = r.json().await.unwrap();
-        assert_eq!(created["shortcut"], "hours");
-        // An admin API key adds them too (no person behind it).
-        let key = app.key(switchboard_domain::Role::Admin).await;
-        let r = app
-            .post_json(
-                "/api/v1/canned-responses",
-                &key,
-                &json!({"shortcut": "thanks", "body": "Thank you!"}),
-                &[],
-            )
-            .await;
-        assert_eq!(r.status(), 201, "{backend:?}");
-        let (status, code, _) =
-            error_code(app.act(&lead, "/api/v1/canned-responses", body).await).await;
-        assert_eq!((status, code.as_str()), (409, "shortcut_taken"));
-        let (status, code, _) = error_code(
-            app.act(
-                &lead,
-                "/api/v1/canned-responses",
-                json!({"shortcut": "no spaces", "body": "x"}),
-            )
-            .await,
+    // Check: the policy's decision without sending. Inside the window free text is fine;
+    // a template that does not exist is refused, and nothing was queued either way.
+    let r = app
+        .act(
+            &ann,
+            &format!("/api/v1/conversations/{id}/check"),
+            json!({"type": "text", "text": {"body": "hi"}}),
         )
         .await;
-        assert_eq!((status, code.as_str()), (422, "invalid_request"));
-        let list: Value = app
-            .http
-            .get(format!("{}/api/v1/canned-responses", app.base))
-            .header("cookie", &ann.cookie)
-            .send()
+    assert_eq!(r.status(), 200);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["allowed"], true, "{v}");
+    let r = app
+        .act(&ann, &format!("/api/v1/conversations/{id}/check"),
+            json!({"type": "template", "template": {"name": "nope", "language": {"code": "en_US"}}}))
+        .await;
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["allowed"], false, "{v}");
+    assert_eq!(v["decision"]["decision"], "refuse");
+    assert!(
+        v["decision"]["message"].as_str().unwrap().contains("nope"),
+        "{v}"
+    );
+    assert!(
+        app.store
+            .outbound_counts(&app.number)
             .await
             .unwrap()
-            .json()
-            .await
-            .unwrap();
-        assert_eq!(list["data"].as_array().unwrap().len(), 2, "{backend:?}");
-        let html = app
-            .page(Some(&ann), &format!("/inbox/c/{id}"))
-            .await
-            .text()
-            .await
-            .unwrap();
-        assert!(html.contains("/hours"), "offered in the reply box");
-        let r = app
-            .http
-            .delete(format!(
-                "{}/api/v1/canned-responses/{}",
-                app.base, created["id"]
-            ))
-            .header("cookie", &lead.cookie)
-            .header("x-csrf-token", &lead.csrf)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 204);
-    }
+            .is_empty(),
+        "a check queues nothing"
+    );
+    // A holder check comes first: Lead does not hold it.
+    let v: Value = app
+        .act(
+            &lead,
+            &format!("/api/v1/conversations/{id}/check"),
+            json!({"type": "text", "text": {"body": "hi"}}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(v["allowed"], false);
+    assert_eq!(v["decision"]["code"], "not_assignee", "{v}");
+    // An agent's session cannot send to any number: replies go through conversations.
+    let (status, code, _) = error_code(
+        app.act(
+            &ann,
+            "/api/v1/messages",
+            json!({"to": "+16505550199", "type": "text", "text": {"body": "hi"}}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(
+        (status, code.as_str()),
+        (403, "agents_reply_in_conversations")
+    );
+
+    // The session works on the rest of the API too (the pages' actions use it), and unsafe
+    // methods still need the CSRF token.
+    let r = app
+        .http
+        .get(format!("{}/api/v1/conversations", app.base))
+        .header("cookie", &ann.cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let r = app
+        .http
+        .post(format!("{}/api/v1/canned-responses", app.base))
+        .header("cookie", &lead.cookie)
+        .json(&json!({"shortcut": "hours", "body": "We are open 9-18."}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error_code(r).await.1, "csrf_token_invalid");
+
+    // Canned responses: admins add and delete, agents list; shortcuts are unique.
+    let body =
+        json!({"shortcut": "/Hours", "body": "Hi {{contact.first_name}}, we are open 9-18."});
+    let r = app
+        .act(&ann, "/api/v1/canned-responses", body.clone())
+        .await;
+    assert_eq!(r.status(), 403, "agents cannot add");
+    let r = app
+        .act(&lead, "/api/v1/canned-responses", body.clone())
+        .await;
+    assert_eq!(r.status(), 201);
+    let created: Value = r.json().await.unwrap();
+    assert_eq!(created["shortcut"], "hours");
+    // An admin API key adds them too (no person behind it).
+    let key = app.key(switchboard_domain::Role::Admin).await;
+    let r = app
+        .post_json(
+            "/api/v1/canned-responses",
+            &key,
+            &json!({"shortcut": "thanks", "body": "Thank you!"}),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status(), 201, "{backend:?}");
+    let (status, code, _) =
+        error_code(app.act(&lead, "/api/v1/canned-responses", body).await).await;
+    assert_eq!((status, code.as_str()), (409, "shortcut_taken"));
+    let (status, code, _) = error_code(
+        app.act(
+            &lead,
+            "/api/v1/canned-responses",
+            json!({"shortcut": "no spaces", "body": "x"}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!((status, code.as_str()), (422, "invalid_request"));
+    let list: Value = app
+        .http
+        .get(format!("{}/api/v1/canned-responses", app.base))
+        .header("cookie", &ann.cookie)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list["data"].as_array().unwrap().len(), 2, "{backend:?}");
+    let html = app
+        .page(Some(&ann), &format!("/inbox/c/{id}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("/hours"), "offered in the reply box");
+    let r = app
+        .http
+        .delete(format!(
+            "{}/api/v1/canned-responses/{}",
+            app.base, created["id"]
+        ))
+        .header("cookie", &lead.cookie)
+        .header("x-csrf-token", &lead.csrf)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
 }
 
 /// PostgreSQL deployments run several instances: an agent connected to one sees, live, what
@@ -895,91 +883,88 @@ async fn live_updates_cross_instances_on_postgres() {
 
 /// One team nobody can serve (its agents are offline) does not hold up another team's queue,
 /// however many of its conversations wait.
-#[tokio::test]
-async fn a_team_nobody_can_serve_does_not_hold_up_another_teams_queue() {
-    for db in each_backend().await {
-        let backend = db.backend;
-        let second = "106540352242923".to_owned();
-        let app = TestApp::spawn_with(db, |ec| {
-            let mut n = ec.numbers[0].clone();
-            n.phone_number_id = "106540352242923".into();
-            n.display_phone_number = "15550783882".into();
-            ec.numbers.push(n);
-        })
-        .await;
-        let now = UnixMs::now();
-        let hash = switchboard_server::agents::hash_password("a long enough password").unwrap();
-        let mut ids = vec![];
-        for (email, team) in [
-            ("ann@example.com", "support"),
-            ("cleo@example.com", "sales"),
-        ] {
-            ids.push(
-                app.store
-                    .create_user(
-                        &switchboard_store::NewUser {
-                            email: email.into(),
-                            name: email.into(),
-                            role: "agent".into(),
-                            team: Some(team.into()),
-                            password_hash: hash.clone(),
-                        },
-                        now.0,
-                    )
-                    .await
-                    .unwrap()
-                    .unwrap(),
-            );
-        }
-        app.store
-            .set_team_rules(
-                "support",
-                &json!({"numbers": [app.number]}).to_string(),
-                now.0,
-            )
-            .await
-            .unwrap();
-        app.store
-            .set_team_rules("sales", &json!({"numbers": [second]}).to_string(), now.0)
-            .await
-            .unwrap();
-        // Only Cleo (sales) is online.
-        app.store.touch_presence(ids[1], now.0).await.unwrap();
-        // Support's customers wrote first, then one of Sales'.
-        for who in ["16505550701", "16505550702", "16505550703"] {
-            app.customer_writes(who, TestApp::text("support please"));
-            app.em.advance(std::time::Duration::from_secs(1));
-        }
-        app.em.add_customer(switchboard_emulator::Customer::new(
-            "16505550799",
-            Some("Sal"),
-        ));
-        app.em
-            .customer_sends("16505550799", &second, TestApp::text("I want to buy"))
-            .unwrap();
-        app.settle().await;
-        let router = switchboard_server::routing::Router::new(
-            app.store.clone(),
-            std::sync::Arc::new(tokio::sync::Notify::new()),
-            Default::default(),
-        )
-        .with_window(2);
-        assert_eq!(
-            router.run_once(UnixMs::now()).await.unwrap(),
-            1,
-            "{backend:?}"
+async fn a_team_nobody_can_serve_does_not_hold_up_another_teams_queue(db: TestDatabase) {
+    let backend = db.backend;
+    let second = "106540352242923".to_owned();
+    let app = TestApp::spawn_with(db, |ec| {
+        let mut n = ec.numbers[0].clone();
+        n.phone_number_id = "106540352242923".into();
+        n.display_phone_number = "15550783882".into();
+        ec.numbers.push(n);
+    })
+    .await;
+    let now = UnixMs::now();
+    let hash = switchboard_server::agents::hash_password("a long enough password").unwrap();
+    let mut ids = vec![];
+    for (email, team) in [
+        ("ann@example.com", "support"),
+        ("cleo@example.com", "sales"),
+    ] {
+        ids.push(
+            app.store
+                .create_user(
+                    &switchboard_store::NewUser {
+                        email: email.into(),
+                        name: email.into(),
+                        role: "agent".into(),
+                        team: Some(team.into()),
+                        password_hash: hash.clone(),
+                    },
+                    now.0,
+                )
+                .await
+                .unwrap()
+                .unwrap(),
         );
-        let sales = app
-            .store
-            .conversations(&switchboard_store::ConversationFilter {
-                phone_number_id: Some(second.clone()),
-                limit: 10,
-                ..Default::default()
-            })
-            .await
-            .unwrap();
-        assert_eq!(sales[0].assignee, Some(ids[1].to_string()), "Cleo has it");
     }
+    app.store
+        .set_team_rules(
+            "support",
+            &json!({"numbers": [app.number]}).to_string(),
+            now.0,
+        )
+        .await
+        .unwrap();
+    app.store
+        .set_team_rules("sales", &json!({"numbers": [second]}).to_string(), now.0)
+        .await
+        .unwrap();
+    // Only Cleo (sales) is online.
+    app.store.touch_presence(ids[1], now.0).await.unwrap();
+    // Support's customers wrote first, then one of Sales'.
+    for who in ["16505550701", "16505550702", "16505550703"] {
+        app.customer_writes(who, TestApp::text("support please"));
+        app.em.advance(std::time::Duration::from_secs(1));
+    }
+    app.em.add_customer(switchboard_emulator::Customer::new(
+        "16505550799",
+        Some("Sal"),
+    ));
+    app.em
+        .customer_sends("16505550799", &second, TestApp::text("I want to buy"))
+        .unwrap();
+    app.settle().await;
+    let router = switchboard_server::routing::Router::new(
+        app.store.clone(),
+        std::sync::Arc::new(tokio::sync::Notify::new()),
+        Default::default(),
+    )
+    .with_window(2);
+    assert_eq!(
+        router.run_once(UnixMs::now()).await.unwrap(),
+        1,
+        "{backend:?}"
+    );
+    let sales = app
+        .store
+        .conversations(&switchboard_store::ConversationFilter {
+            phone_number_id: Some(second.clone()),
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(sales[0].assignee, Some(ids[1].to_string()), "Cleo has it");
 }
 
 /// The router runs when a customer writes (woken by the event bus), not on its next poll: with
@@ -1023,3 +1008,11 @@ async fn a_new_conversation_is_routed_as_soon_as_it_arrives() {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
 }
+
+switchboard_store::per_backend!(
+    two_agents_one_conversation_and_no_overriding,
+    routing_spreads_new_conversations_respects_capacity_and_requeues_from_offline_agents,
+    two_claims_at_the_same_moment_cannot_both_win,
+    the_inbox_pages_check_policy_before_sending_and_keep_canned_responses,
+    a_team_nobody_can_serve_does_not_hold_up_another_teams_queue,
+);

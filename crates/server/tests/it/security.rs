@@ -329,36 +329,9 @@ async fn every_route_answers_each_kind_of_caller_as_the_table_says(db: TestDatab
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
 
-mod every_route_answers_each_kind_of_caller_as_the_table_says {
-    #[tokio::test]
-    async fn sqlite() {
-        super::every_route_answers_each_kind_of_caller_as_the_table_says(super::sqlite()).await
-    }
-    #[tokio::test]
-    async fn postgres() {
-        super::every_route_answers_each_kind_of_caller_as_the_table_says(super::postgres().await)
-            .await
-    }
-}
+switchboard_store::per_backend!(every_route_answers_each_kind_of_caller_as_the_table_says);
 
-/// Runs `$name(db)` once per backend, as `$name::sqlite` and `$name::postgres`, so one backend's
-/// failure never hides the other's result.
-macro_rules! per_backend {
-    ($($name:ident),* $(,)?) => {$(
-        mod $name {
-            #[tokio::test]
-            async fn sqlite() {
-                super::$name(super::sqlite()).await
-            }
-            #[tokio::test]
-            async fn postgres() {
-                super::$name(super::postgres().await).await
-            }
-        }
-    )*};
-}
-
-per_backend!(
+switchboard_store::per_backend!(
     forged_truncated_and_malformed_webhooks_are_refused_before_the_journal,
     a_previous_app_secret_is_accepted_during_a_rotation,
     bodies_nested_too_deep_or_not_utf8_are_kept_as_dead_letters_and_harm_nothing,
@@ -944,7 +917,7 @@ async fn a_client_that_trickles_its_headers_is_disconnected_but_live_streams_sta
     }
 }
 
-per_backend!(a_media_url_into_the_private_network_is_never_fetched);
+switchboard_store::per_backend!(a_media_url_into_the_private_network_is_never_fetched);
 
 /// A signed webhook (a leaked app secret is enough) names a URL on the business's own network:
 /// the download is refused before any connection, and says why; only when the operator allows

@@ -1,4 +1,4 @@
-use switchboard_store::testing::each_backend;
+use switchboard_store::testing::TestDatabase;
 use switchboard_store::{Backend, POSTGRES_MIGRATIONS, SQLITE_MIGRATIONS, Store, StoreError};
 
 #[test]
@@ -12,21 +12,18 @@ fn both_backends_carry_the_same_migration_versions() {
     assert_eq!(versions(&SQLITE_MIGRATIONS), versions(&POSTGRES_MIGRATIONS));
 }
 
-#[tokio::test]
-async fn migrate_is_idempotent_and_records_every_version() {
-    for db in each_backend().await {
-        let store = db.store().await;
-        store.migrate().await.unwrap();
-        let expected: Vec<i64> = SQLITE_MIGRATIONS.iter().map(|m| m.version).collect();
-        assert_eq!(
-            store.applied_migrations().await.unwrap(),
-            expected,
-            "{:?}",
-            db.backend
-        );
-        store.ping().await.unwrap();
-        assert_eq!(store.backend(), db.backend);
-    }
+async fn migrate_is_idempotent_and_records_every_version(db: TestDatabase) {
+    let store = db.store().await;
+    store.migrate().await.unwrap();
+    let expected: Vec<i64> = SQLITE_MIGRATIONS.iter().map(|m| m.version).collect();
+    assert_eq!(
+        store.applied_migrations().await.unwrap(),
+        expected,
+        "{:?}",
+        db.backend
+    );
+    store.ping().await.unwrap();
+    assert_eq!(store.backend(), db.backend);
 }
 
 #[tokio::test]
@@ -60,3 +57,5 @@ async fn sqlite_runs_in_wal_mode() {
         "no WAL file next to {path}"
     );
 }
+
+switchboard_store::per_backend!(migrate_is_idempotent_and_records_every_version,);

@@ -5,7 +5,7 @@
 use switchboard_cloudapi::send::SendRequest;
 use switchboard_domain::UnixMs;
 use switchboard_domain::policy::WhenOverBudget;
-use switchboard_store::testing::{TestDatabase, postgres, sqlite};
+use switchboard_store::testing::TestDatabase;
 use switchboard_store::{
     ContactKey, MessageOp, NewSend, Op, Outcome, PolicyLimits, StatusOp, Submitted,
 };
@@ -145,19 +145,6 @@ async fn a_status_that_came_before_the_acceptance_is_applied_when_it_is_recorded
     assert_eq!(message.status.as_deref(), Some("read"));
 }
 
-mod a_status_that_came_before_the_acceptance_is_applied_when_it_is_recorded {
-    #[tokio::test]
-    async fn sqlite() {
-        super::a_status_that_came_before_the_acceptance_is_applied_when_it_is_recorded(
-            super::sqlite(),
-        )
-        .await
-    }
-    #[tokio::test]
-    async fn postgres() {
-        super::a_status_that_came_before_the_acceptance_is_applied_when_it_is_recorded(
-            super::postgres().await,
-        )
-        .await
-    }
-}
+switchboard_store::per_backend!(
+    a_status_that_came_before_the_acceptance_is_applied_when_it_is_recorded
+);

@@ -1,7 +1,7 @@
 //! People and their sessions: a new password ends every session of that person, and only theirs.
 
 use switchboard_store::NewUser;
-use switchboard_store::testing::{TestDatabase, postgres, sqlite};
+use switchboard_store::testing::TestDatabase;
 
 async fn a_new_password_ends_every_session_of_that_user_only(db: TestDatabase) {
     let store = db.store().await;
@@ -37,13 +37,4 @@ async fn a_new_password_ends_every_session_of_that_user_only(db: TestDatabase) {
     assert!(!format!("{:?}", store.user(ann).await.unwrap()).contains("new-hash"));
 }
 
-mod a_new_password_ends_every_session_of_that_user_only {
-    #[tokio::test]
-    async fn sqlite() {
-        super::a_new_password_ends_every_session_of_that_user_only(super::sqlite()).await
-    }
-    #[tokio::test]
-    async fn postgres() {
-        super::a_new_password_ends_every_session_of_that_user_only(super::postgres().await).await
-    }
-}
+switchboard_store::per_backend!(a_new_password_ends_every_session_of_that_user_only);
