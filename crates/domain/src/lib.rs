@@ -9,6 +9,7 @@ pub mod csv;
 pub mod forecast;
 pub mod identity;
 pub mod lint;
+pub mod outbox;
 pub mod pacing;
 pub mod policy;
 pub mod pricing;

@@ -6,17 +6,32 @@
 use serde::Serialize;
 use switchboard_cloudapi::send::OutboundContent;
 
+use crate::consent::Block;
+pub use crate::consent::Consent;
 use crate::template::{Category, TemplateDef, check_params};
 use crate::time::UnixMs;
 use crate::window::{window_closes_at, window_open};
 
-/// What a business-initiated message may need from the customer.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Consent {
-    /// The customer opted out (STOP, Meta's marketing stop, an agent): nothing business-initiated.
-    pub opted_out: bool,
-    /// A recorded opt-in for marketing.
-    pub marketing_opt_in: bool,
+/// The period messaging limits and the marketing cap count over: the rolling 24 hours.
+pub const LIMIT_PERIOD_MS: i64 = 24 * 3_600_000;
+
+/// Where the rolling period that ends `now` begins.
+pub fn limit_period_start(now: UnixMs) -> UnixMs {
+    now.plus_ms(-LIMIT_PERIOD_MS)
+}
+
+/// A messaging-limit tier as Meta names it (`TIER_2K`, …) in unique customers per rolling 24
+/// hours; `None` when unlimited or unknown (then Meta is the judge).
+pub fn tier_limit(tier: &str) -> Option<u32> {
+    match tier {
+        "TIER_50" => Some(50),
+        "TIER_250" => Some(250),
+        "TIER_1K" => Some(1_000),
+        "TIER_2K" => Some(2_000),
+        "TIER_10K" => Some(10_000),
+        "TIER_100K" => Some(100_000),
+        _ => None,
+    }
 }
 
 /// The number's messaging-limit budget: unique users reached outside service windows in the
@@ -170,12 +185,14 @@ pub fn decide(f: &SendFacts<'_>) -> Decision {
     }
 
     // Consent: an opted-out customer gets nothing business-initiated; marketing needs an opt-in.
-    let business_initiated = !open || def.category == Category::Marketing;
-    if f.consent.opted_out && business_initiated {
-        return refuse("opted_out", "This customer opted out of messages from this business; record a new opt-in before messaging them.".into());
-    }
-    if def.category == Category::Marketing && !f.consent.marketing_opt_in {
-        return refuse("no_marketing_consent", "This customer has no recorded opt-in for marketing messages; record their consent (source and evidence) first.".into());
+    match f.consent.blocks(!open, def.category == Category::Marketing) {
+        Some(Block::OptedOut) => {
+            return refuse("opted_out", "This customer opted out of messages from this business; record a new opt-in before messaging them.".into());
+        }
+        Some(Block::NoMarketingConsent) => {
+            return refuse("no_marketing_consent", "This customer has no recorded opt-in for marketing messages; record their consent (source and evidence) first.".into());
+        }
+        None => {}
     }
     if def.category == Category::Marketing
         && let Some(cap) = f.marketing_cap.filter(|c| f.marketing_received_24h >= *c)

@@ -21,6 +21,15 @@ impl Category {
             _ => None,
         }
     }
+
+    /// The category as Meta writes it (`MARKETING`, …).
+    pub fn meta_name(self) -> &'static str {
+        match self {
+            Category::Marketing => "MARKETING",
+            Category::Utility => "UTILITY",
+            Category::Authentication => "AUTHENTICATION",
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -121,7 +121,7 @@ async fn scenario(numbers: usize, per_number: usize) {
         sends.push(parse_send(&ob, body.to_string().as_bytes()).unwrap());
         if sends.len() == 1_000 || i + 1 == total {
             let out = store
-                .submit_sends(&sends, PolicyLimits::default(), UnixMs::now(), false)
+                .submit_sends(&sends, PolicyLimits::default(), UnixMs::now())
                 .await
                 .unwrap();
             assert!(out.iter().all(|s| matches!(s, Submitted::New(_))));

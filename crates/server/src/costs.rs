@@ -48,11 +48,7 @@ pub async fn estimate(
     rows: &[&OutboundRow],
     now: UnixMs,
 ) -> Result<Micros, StoreError> {
-    let rows: Vec<&OutboundRow> = rows
-        .iter()
-        .copied()
-        .filter(|r| matches!(r.state.as_str(), "queued" | "held" | "paused"))
-        .collect();
+    let rows: Vec<&OutboundRow> = rows.iter().copied().filter(|r| r.state.waiting()).collect();
     if rows.is_empty() {
         return Ok(Micros(0));
     }
@@ -300,9 +296,7 @@ pub async fn report(
     let mut differences = Vec::new();
     for r in &rows {
         // Refused, cancelled and failed messages are not sent, so not charged.
-        if matches!(r.state.as_str(), "refused" | "cancelled" | "failed")
-            || r.status.as_deref() == Some("failed")
-        {
+        if r.state.ended_unsent() || r.status.as_deref() == Some("failed") {
             continue;
         }
         let key = match group_by {

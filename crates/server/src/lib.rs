@@ -253,6 +253,7 @@ impl Application {
             clock: Arc::default(),
             shutdown: tokio_util::sync::CancellationToken::new(),
         }));
+        projector.answer_keywords_with(state.clone());
         let template_sync: StartupTask = Box::pin(outbound::templates::keep_synced(
             state.store.clone(),
             state.graph.clone(),

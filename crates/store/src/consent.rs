@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use crate::contacts::{FIND_BY_WA_ID, INSERT_CONTACT};
+use crate::contacts::ContactKey;
 use crate::{BeginWrite, Store, StoreError, with_pool};
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, Serialize)]
@@ -39,11 +39,6 @@ const EXPORT: &str = "SELECT c.id, c.wa_id, c.bsuid, c.name, \
        (SELECT x.action FROM consents x WHERE x.contact_id = c.id AND x.purpose = 'marketing' ORDER BY x.at_ms DESC, x.id DESC LIMIT 1) AS marketing, \
        (SELECT x.action FROM consents x WHERE x.contact_id = c.id AND x.purpose = 'all' ORDER BY x.at_ms DESC, x.id DESC LIMIT 1) AS all_messages \
      FROM contacts c ORDER BY c.id";
-const INSERT_CONSENT: &str = "INSERT INTO consents (contact_id, phone_number_id, purpose, action, source, evidence, actor, at_ms) \
-     VALUES ($1, NULL, $2, $3, $4, $5, $6, $7)";
-const SET_NAME: &str =
-    "UPDATE contacts SET name = COALESCE(name, $2), updated_at_ms = $3 WHERE id = $1";
-
 const META_PREFS: &str = "SELECT phone_number_id, value, meta_at_ms FROM marketing_preferences WHERE contact_id = $1 ORDER BY meta_at_ms DESC, id DESC";
 
 impl Store {
@@ -69,22 +64,12 @@ impl Store {
             let mut tx = p.begin_write().await?;
             let mut sum = ImportSummary { rows: rows.len(), ..Default::default() };
             for r in rows {
-                let found: Option<(i64,)> = sqlx::query_as(FIND_BY_WA_ID).bind(&r.wa_id).fetch_optional(&mut *tx).await?;
-                let id = match found {
-                    Some((id,)) => {
-                        sqlx::query(SET_NAME).bind(id).bind(&r.name).bind(now_ms).execute(&mut *tx).await?;
-                        id
-                    }
-                    None => {
-                        let (id,): (i64,) = sqlx::query_as(INSERT_CONTACT).bind(&r.wa_id).bind(None::<String>).bind(None::<String>)
-                            .bind(None::<String>).bind(&r.name).bind(now_ms).fetch_one(&mut *tx).await?;
-                        sum.contacts_created += 1;
-                        id
-                    }
-                };
+                let key = ContactKey { wa_id: Some(r.wa_id.clone()), name_if_unknown: r.name.clone(), ..ContactKey::default() };
+                let (id, created) = crate::contacts::resolve_contact!(tx, &key, now_ms);
+                sum.contacts_created += usize::from(created);
                 for (purpose, action) in [("marketing", r.marketing), ("all", r.all_messages)] {
                     if let Some(action) = action {
-                        sqlx::query(INSERT_CONSENT).bind(id).bind(purpose).bind(action).bind(&r.source).bind(&r.evidence)
+                        sqlx::query(RECORD_CONSENT).bind(id).bind(None::<String>).bind(purpose).bind(action).bind(&r.source).bind(&r.evidence)
                             .bind(actor).bind(now_ms).execute(&mut *tx).await?;
                         sum.consents_recorded += 1;
                     }
@@ -93,5 +78,51 @@ impl Store {
             tx.commit().await?;
             Ok(sum)
         })
+    }
+}
+
+const RECORD_CONSENT: &str = "INSERT INTO consents (contact_id, phone_number_id, purpose, action, source, evidence, actor, at_ms) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+
+/// One consent record.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, Serialize)]
+pub struct ConsentRow {
+    pub id: i64,
+    pub phone_number_id: Option<String>,
+    pub purpose: String,
+    pub action: String,
+    pub source: String,
+    pub evidence: Option<String>,
+    pub actor: Option<String>,
+    pub at_ms: i64,
+}
+
+const CONSENT_HISTORY: &str = "SELECT id, phone_number_id, purpose, action, source, evidence, actor, at_ms FROM consents \
+     WHERE contact_id = $1 ORDER BY at_ms DESC, id DESC";
+
+impl Store {
+    /// Appends a consent record (opt-in or opt-out) for a contact.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn record_consent(
+        &self,
+        contact_id: i64,
+        phone_number_id: Option<&str>,
+        purpose: &str,
+        action: &str,
+        source: &str,
+        evidence: Option<&str>,
+        actor: Option<&str>,
+        at_ms: i64,
+    ) -> Result<(), StoreError> {
+        with_pool!(&self.writer, p => {
+            sqlx::query(RECORD_CONSENT).bind(contact_id).bind(phone_number_id).bind(purpose).bind(action).bind(source)
+                .bind(evidence).bind(actor).bind(at_ms).execute(p).await?;
+            Ok(())
+        })
+    }
+
+    /// A contact's consent records, newest first.
+    pub async fn consent_history(&self, contact_id: i64) -> Result<Vec<ConsentRow>, StoreError> {
+        with_pool!(&self.pool, p => Ok(sqlx::query_as(CONSENT_HISTORY).bind(contact_id).fetch_all(p).await?))
     }
 }

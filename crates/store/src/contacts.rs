@@ -1,10 +1,12 @@
 //! Who a customer is: the one resolver of a contact from what identifies it (a BSUID, a phone
 //! number as `wa_id`, a parent BSUID, a username, a profile name), used wherever a contact is
-//! found or made: projection of Meta's webhooks and the outbox's sends.
+//! found or made: projection of Meta's webhooks, the outbox's sends and the contacts import.
 //!
-//! A contact is found by BSUID first (it survives a change of number), then by phone. What the
+//! A contact is found by BSUID first (it survives a change of number), then by phone, and a key
+//! with only a parent BSUID by that. What the
 //! key knows and the row does not is filled in (a phone or BSUID already on another contact is
-//! left alone); a name the customer set replaces the old one. A key that says nothing beyond the
+//! left alone); a name the customer set replaces the old one, while a name the business gave
+//! (an import) only fills a contact that has none. A key that says nothing beyond the
 //! identifier it was found by changes nothing, so a campaign to 100,000 known customers writes
 //! no contact rows.
 
@@ -15,34 +17,50 @@ pub struct ContactKey {
     pub bsuid: Option<String>,
     pub parent_bsuid: Option<String>,
     pub username: Option<String>,
+    /// The customer's own profile name: replaces the one we have.
     pub name: Option<String>,
+    /// A name the business knows them by (an import): used only when we have none.
+    pub name_if_unknown: Option<String>,
 }
 
 impl ContactKey {
     /// Whether the key carries facts beyond one identifier (a name, a username, a parent
-    /// BSUID, or both a phone and a BSUID): only then can it add to a contact found by it.
+    /// BSUID beside another identifier, or both a phone and a BSUID): only then can it add to a contact found by it.
     pub fn says_more_than_an_identifier(&self) -> bool {
         self.name.is_some()
+            || self.name_if_unknown.is_some()
             || self.username.is_some()
-            || self.parent_bsuid.is_some()
+            || (self.parent_bsuid.is_some() && (self.wa_id.is_some() || self.bsuid.is_some()))
             || (self.wa_id.is_some() && self.bsuid.is_some())
     }
 }
 
 pub(crate) const FIND_BY_BSUID: &str = "SELECT id FROM contacts WHERE bsuid = $1";
-pub(crate) const FIND_BY_WA_ID: &str = "SELECT id FROM contacts WHERE wa_id = $1";
+pub(crate) const FIND_BY_PHONE: &str = "SELECT id FROM contacts WHERE wa_id = $1";
+// The oldest contact of a parent BSUID, for a key that carries nothing else (a send addressed
+// to a parent BSUID).
+pub(crate) const FIND_BY_PARENT: &str =
+    "SELECT id FROM contacts WHERE parent_bsuid = $1 ORDER BY id LIMIT 1";
 pub(crate) const INSERT_CONTACT: &str = "INSERT INTO contacts (wa_id, bsuid, parent_bsuid, username, name, created_at_ms, updated_at_ms) \
-     VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING id";
+     VALUES ($1, $2, $3, $4, COALESCE($5, $7), $6, $6) RETURNING id";
 // Fill what we did not know; a phone or BSUID already on another contact is left alone.
 pub(crate) const UPDATE_CONTACT: &str = "UPDATE contacts SET \
        wa_id = CASE WHEN wa_id IS NULL AND NOT EXISTS (SELECT 1 FROM contacts c2 WHERE c2.wa_id = $2) THEN $2 ELSE wa_id END, \
        bsuid = CASE WHEN bsuid IS NULL AND NOT EXISTS (SELECT 1 FROM contacts c3 WHERE c3.bsuid = $3) THEN $3 ELSE bsuid END, \
-       parent_bsuid = COALESCE($4, parent_bsuid), username = COALESCE($5, username), name = COALESCE($6, name), updated_at_ms = $7 \
+       parent_bsuid = COALESCE($4, parent_bsuid), username = COALESCE($5, username), name = COALESCE($6, name, $8), updated_at_ms = $7 \
      WHERE id = $1";
 
 /// The id of the contact `$key` (a `&ContactKey`) identifies, found or made inside the
 /// transaction `$tx` at `$now` (ms); `?` propagates database errors.
 macro_rules! contact_id {
+    ($tx:expr, $key:expr, $now:expr) => {
+        $crate::contacts::resolve_contact!($tx, $key, $now).0
+    };
+}
+pub(crate) use contact_id;
+
+/// As [`contact_id!`], with whether the contact was made now: `(id, created)`.
+macro_rules! resolve_contact {
     ($tx:expr, $key:expr, $now:expr) => {{
         let key: &$crate::contacts::ContactKey = $key;
         let mut found: Option<(i64,)> = None;
@@ -54,8 +72,16 @@ macro_rules! contact_id {
         }
         if found.is_none() {
             if let Some(w) = &key.wa_id {
-                found = sqlx::query_as($crate::contacts::FIND_BY_WA_ID)
+                found = sqlx::query_as($crate::contacts::FIND_BY_PHONE)
                     .bind(w)
+                    .fetch_optional(&mut *$tx)
+                    .await?;
+            }
+        }
+        if found.is_none() && key.bsuid.is_none() && key.wa_id.is_none() {
+            if let Some(parent) = &key.parent_bsuid {
+                found = sqlx::query_as($crate::contacts::FIND_BY_PARENT)
+                    .bind(parent)
                     .fetch_optional(&mut *$tx)
                     .await?;
             }
@@ -70,11 +96,12 @@ macro_rules! contact_id {
                     .bind(&key.username)
                     .bind(&key.name)
                     .bind($now)
+                    .bind(&key.name_if_unknown)
                     .execute(&mut *$tx)
                     .await?;
-                id
+                (id, false)
             }
-            Some((id,)) => id,
+            Some((id,)) => (id, false),
             None => {
                 let (id,): (i64,) = sqlx::query_as($crate::contacts::INSERT_CONTACT)
                     .bind(&key.wa_id)
@@ -83,11 +110,22 @@ macro_rules! contact_id {
                     .bind(&key.username)
                     .bind(&key.name)
                     .bind($now)
+                    .bind(&key.name_if_unknown)
                     .fetch_one(&mut *$tx)
                     .await?;
-                id
+                (id, true)
             }
         }
     }};
 }
-pub(crate) use contact_id;
+pub(crate) use resolve_contact;
+
+impl crate::Store {
+    /// The contact with this phone number (`wa_id`: digits without `+`), if known.
+    pub async fn contact_id_by_wa_id(&self, wa_id: &str) -> Result<Option<i64>, crate::StoreError> {
+        crate::with_pool!(&self.pool, p => {
+            let row: Option<(i64,)> = sqlx::query_as(FIND_BY_PHONE).bind(wa_id).fetch_optional(p).await?;
+            Ok(row.map(|r| r.0))
+        })
+    }
+}

@@ -38,7 +38,8 @@ pub struct CostRow {
     pub template_name: Option<String>,
     pub campaign_id: Option<i64>,
     pub created_by: Option<String>,
-    pub state: String,
+    #[sqlx(try_from = "String")]
+    pub state: switchboard_domain::outbox::OutboxState,
     /// The latest `pricing` object Meta sent for the message, if any.
     pub pricing: Option<String>,
     pub status: Option<String>,

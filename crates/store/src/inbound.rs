@@ -116,14 +116,14 @@ pub enum Op {
         meta_at_ms: i64,
     },
     /// The customer wrote an opt-out (`opt_in` false) or opt-in keyword. Recorded as consent
-    /// once per message; `reply` (if any) is queued as a service reply in the same transaction.
+    /// once per message, and reported in the summary (`keywords`) so the server can answer it
+    /// through the send service.
     ConsentKeyword {
         phone_number_id: String,
         contact: ContactKey,
         opt_in: bool,
         keyword: String,
         wamid: String,
-        reply: Option<String>,
     },
 }
 
@@ -140,6 +140,18 @@ pub struct ProjectionSummary {
     pub duplicates: usize,
     /// Conversations that changed, and how: `message` (a new message) or `status`.
     pub changed: Vec<(i64, &'static str)>,
+    /// Consent keywords projected (again, too: a replay reports them once more).
+    pub keywords: Vec<KeywordSeen>,
+}
+
+/// A consent keyword a customer wrote.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeywordSeen {
+    pub phone_number_id: String,
+    pub contact: ContactKey,
+    pub opt_in: bool,
+    /// The customer's message.
+    pub wamid: String,
 }
 
 const UPSERT_CONVERSATION: &str = "INSERT INTO conversations (phone_number_id, contact_id, status, last_message_at_ms, created_at_ms) \
@@ -174,12 +186,7 @@ pub(crate) const UPSERT_TEMPLATE: &str = "INSERT INTO template_state (waba_id, n
 const INSERT_PREFERENCE: &str = "INSERT INTO marketing_preferences (contact_id, phone_number_id, value, meta_at_ms) VALUES ($1, $2, $3, $4) \
      ON CONFLICT (contact_id, phone_number_id, meta_at_ms, value) DO NOTHING";
 const INSERT_KEYWORD_CONSENT: &str = "INSERT INTO consents (contact_id, phone_number_id, purpose, action, source, evidence, actor, dedupe_key, at_ms) \
-     VALUES ($1, $2, 'all', $3, 'keyword', $4, 'customer', $5, $6) ON CONFLICT (dedupe_key) DO NOTHING RETURNING id";
-// A service reply inside the window the keyword message opened: agent lane, nothing to decide.
-const INSERT_REPLY: &str = "INSERT INTO outbound (idempotency_key, request_hash, phone_number_id, contact_id, recipient, kind, category, lane, request, state, \
-       decision, business_initiated, next_attempt_at_ms, created_by, created_at_ms, updated_at_ms, reached_at_ms) \
-     VALUES ($1, '', $2, $3, $4, 'text', 'SERVICE', 0, $5, 'queued', $6, FALSE, $7, 'consent_keyword', $7, $7, $7) \
-     ON CONFLICT (idempotency_key) DO NOTHING RETURNING id";
+     VALUES ($1, $2, 'all', $3, 'keyword', $4, 'customer', $5, $6) ON CONFLICT (dedupe_key) DO NOTHING";
 /// Marks a journal row projected at `$2`; a dead letter when `$3` (the error) is set, else a
 /// plain projected row. (SQLite's journal writer marks with it too.)
 pub(crate) const MARK_PROJECTED: &str = "UPDATE webhook_journal SET projected_at_ms = $2, error = $3, duplicate_of = NULL WHERE id = $1";
@@ -352,30 +359,20 @@ impl Store {
                             .bind(category).bind(quality).bind(reason).bind(at_ms)
                             .execute(&mut *tx).await?;
                     }
-                    Op::ConsentKeyword { phone_number_id, contact, opt_in, keyword, wamid, reply } => {
+                    Op::ConsentKeyword { phone_number_id, contact, opt_in, keyword, wamid } => {
                         let contact_id = crate::contacts::contact_id!(tx, contact, now_ms);
                         let action = if *opt_in { "opt_in" } else { "opt_out" };
                         let evidence = format!("{keyword:?} in message {wamid}");
                         // Our receive time, not Meta's whole-second timestamp: a STOP must beat
                         // a campaign message queued earlier in the same second.
-                        let new: Option<(i64,)> = sqlx::query_as(INSERT_KEYWORD_CONSENT).bind(contact_id).bind(phone_number_id).bind(action)
-                            .bind(&evidence).bind(wamid).bind(now_ms).fetch_optional(&mut *tx).await?;
-                        if let (Some(_), Some(text)) = (new, reply) {
-                            let (to_field, recipient) = match (&contact.wa_id, &contact.bsuid) {
-                                (Some(w), _) => ("to", format!("+{w}")),
-                                (None, Some(b)) => ("recipient", b.clone()),
-                                (None, None) => continue,
-                            };
-                            let request = serde_json::json!({"messaging_product": "whatsapp", "recipient_type": "individual", to_field: recipient,
-                                "type": "text", "text": {"body": text}}).to_string();
-                            let decision = r#"{"decision":"allow","business_initiated":false}"#;
-                            let inserted: Option<(i64,)> = sqlx::query_as(INSERT_REPLY).bind(format!("keyword:{wamid}")).bind(phone_number_id).bind(contact_id)
-                                .bind(&recipient).bind(&request).bind(decision).bind(now_ms).fetch_optional(&mut *tx).await?;
-                            if let Some((id,)) = inserted {
-                                sqlx::query("INSERT INTO outbound_events (outbound_id, state, at_ms, detail) VALUES ($1, 'queued', $2, $3)")
-                                    .bind(id).bind(now_ms).bind(format!("automatic reply to {keyword:?}")).execute(&mut *tx).await?;
-                            }
-                        }
+                        sqlx::query(INSERT_KEYWORD_CONSENT).bind(contact_id).bind(phone_number_id).bind(action)
+                            .bind(&evidence).bind(wamid).bind(now_ms).execute(&mut *tx).await?;
+                        sum.keywords.push(KeywordSeen {
+                            phone_number_id: phone_number_id.clone(),
+                            contact: contact.clone(),
+                            opt_in: *opt_in,
+                            wamid: wamid.clone(),
+                        });
                     }
                     Op::MarketingPreference { phone_number_id, contact, value, meta_at_ms } => {
                         let contact = crate::contacts::contact_id!(tx, contact, now_ms);

@@ -25,7 +25,8 @@ pub struct ViewCounts {
 pub struct PendingOutbound {
     pub id: i64,
     pub kind: String,
-    pub state: String,
+    #[sqlx(try_from = "String")]
+    pub state: switchboard_domain::outbox::OutboxState,
     pub request: String,
     pub error_message: Option<String>,
     pub created_by: Option<String>,

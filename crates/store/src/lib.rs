@@ -21,7 +21,7 @@ mod inbound;
 mod inbox_ui;
 mod journal;
 mod media;
-mod outbound;
+mod outbox;
 mod read;
 mod registry;
 mod routing;
@@ -33,17 +33,18 @@ mod users;
 
 pub use api_keys::{ApiKeyRecord, NewApiKey};
 pub use campaigns::{CampaignAction, CampaignRow, NewCampaign, Progress};
+pub use consent::ConsentRow;
 pub use consent::{ContactConsentRow, ImportRow, ImportSummary};
 pub use contacts::ContactKey;
 pub use costs::{CostRow, NewCost, RateCardRow};
 pub use error::StoreError;
-pub use inbound::{Journaled, MediaRef, MessageOp, Op, ProjectionSummary, StatusOp};
+pub use inbound::{Journaled, KeywordSeen, MediaRef, MessageOp, Op, ProjectionSummary, StatusOp};
 pub use inbox_ui::{CannedResponse, EVENTS_CHANNEL, PendingOutbound, ViewCount, ViewCounts};
 pub use journal::{JournalEntry, NewWebhook};
 pub use media::{MediaJob, MediaRecord};
-pub use outbound::{
-    AlertRow, Claimed, ConsentRow, HistoryStep, NewSend, OutboundRow, Outcome, PolicyLimits,
-    SenderLease, Submitted,
+pub use outbox::{
+    AlertRow, Claimed, HistoryStep, NewSend, OutboundRow, Outcome, PolicyLimits, SenderLease,
+    Submitted,
 };
 pub use read::{
     ContactRow, ConversationFilter, ConversationRow, MessageRow, StatusRow, search_words,

@@ -56,3 +56,34 @@ impl Store {
         with_pool!(&self.pool, p => Ok(sqlx::query_as(EVENTS).bind(waba_id).fetch_all(p).await?))
     }
 }
+
+const UPSERT_DEFINITION: &str = "INSERT INTO template_definitions (waba_id, name, language, definition, synced_at_ms) VALUES ($1, $2, $3, $4, $5) \
+     ON CONFLICT (waba_id, name, language) DO UPDATE SET definition = excluded.definition, synced_at_ms = excluded.synced_at_ms";
+
+impl Store {
+    /// Stores templates as Meta returned them (`GET /message_templates` items) and records the
+    /// status and category seen, as of `now_ms`, beside those the webhooks keep.
+    pub async fn sync_templates(
+        &self,
+        waba_id: &str,
+        templates: &[serde_json::Value],
+        now_ms: i64,
+    ) -> Result<usize, StoreError> {
+        with_pool!(&self.writer, p => {
+            let mut tx = crate::BeginWrite::begin_write(p).await?;
+            let mut n = 0;
+            for t in templates {
+                let (Some(name), Some(language)) = (t.get("name").and_then(|v| v.as_str()), t.get("language").and_then(|v| v.as_str())) else { continue };
+                sqlx::query(UPSERT_DEFINITION).bind(waba_id).bind(name).bind(language).bind(t.to_string()).bind(now_ms).execute(&mut *tx).await?;
+                let s = |k: &str| t.get(k).and_then(|v| v.as_str()).map(str::to_ascii_uppercase);
+                sqlx::query(crate::inbound::UPSERT_TEMPLATE).bind(waba_id).bind(name).bind(language).bind(t.get("id").and_then(|v| v.as_str()))
+                    .bind(s("status")).bind(s("category")).bind(t.get("quality_score").and_then(|q| q.get("score")).and_then(|v| v.as_str()))
+                    .bind(t.get("rejected_reason").and_then(|v| v.as_str())).bind(now_ms)
+                    .execute(&mut *tx).await?;
+                n += 1;
+            }
+            tx.commit().await?;
+            Ok(n)
+        })
+    }
+}

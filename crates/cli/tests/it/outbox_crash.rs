@@ -108,7 +108,7 @@ async fn sigkill_mid_campaign_sends_everything_and_duplicates_at_most_what_was_i
             batch.push(send);
             if batch.len() == 1_000 {
                 let out = store
-                    .submit_sends(&batch, PolicyLimits::default(), UnixMs::now(), false)
+                    .submit_sends(&batch, PolicyLimits::default(), UnixMs::now())
                     .await
                     .unwrap();
                 assert!(out.iter().all(|s| matches!(s, Submitted::New(_))));

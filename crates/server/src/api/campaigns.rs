@@ -7,6 +7,7 @@
 use crate::routes::Routes;
 use std::convert::Infallible;
 use std::time::Duration;
+use switchboard_domain::policy::Decision;
 
 use axum::Json;
 use axum::body::Bytes;
@@ -81,19 +82,12 @@ async fn preview(
         let out = crate::outbound::submit::check(state, chunk).await?;
         for (send, decision) in chunk.iter().zip(out) {
             match decision {
-                switchboard_store::Submitted::Checked(
-                    switchboard_domain::policy::Decision::Allow { .. },
-                ) => allowed.push(send),
-                switchboard_store::Submitted::Checked(
-                    switchboard_domain::policy::Decision::Hold { .. },
-                ) => {
+                Decision::Allow { .. } => allowed.push(send),
+                Decision::Hold { .. } => {
                     held += 1;
                     allowed.push(send);
                 }
-                switchboard_store::Submitted::Checked(
-                    switchboard_domain::policy::Decision::Refuse(r),
-                ) => *refused.entry(r.code).or_default() += 1,
-                _ => {}
+                Decision::Refuse(r) => *refused.entry(r.code).or_default() += 1,
             }
         }
     }

@@ -639,13 +639,13 @@ async fn check_reply(
         })));
     }
     let mut out = crate::outbound::submit::check(&state, &[new]).await?;
-    match out.pop() {
-        Some(Submitted::Checked(d)) => Ok(Json(json!({
-            "allowed": matches!(d, switchboard_domain::policy::Decision::Allow { .. }),
-            "decision": decision_json(&d),
-        }))),
-        _ => Err(ApiError::Internal("dry run gave no decision".into())),
-    }
+    let d = out
+        .pop()
+        .ok_or_else(|| ApiError::Internal("the check gave no decision".into()))?;
+    Ok(Json(json!({
+        "allowed": matches!(d, switchboard_domain::policy::Decision::Allow { .. }),
+        "decision": decision_json(&d),
+    })))
 }
 
 /// The agent has read the conversation: its unread count is cleared for everyone.

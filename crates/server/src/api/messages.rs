@@ -10,6 +10,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
+use switchboard_domain::outbox::OutboxState;
 use switchboard_domain::policy::Decision;
 use switchboard_domain::{Role, UnixMs};
 use switchboard_store::{HistoryStep, OutboundRow, Submitted};
@@ -57,7 +58,7 @@ pub fn message_json(row: &OutboundRow, history: Option<&[HistoryStep]>) -> Value
         "template": row.template_name,
         "lane": switchboard_domain::pacing::Lane::from_rank(row.lane).as_str(),
         "attempts": row.attempts,
-        "next_attempt_at_ms": if row.state == "queued" || row.state == "held" { Some(row.next_attempt_at_ms) } else { None },
+        "next_attempt_at_ms": if matches!(row.state, OutboxState::Queued | OutboxState::Held) { Some(row.next_attempt_at_ms) } else { None },
         "ambiguous": row.ambiguous,
         "decision": decision,
         "error": error,
@@ -146,7 +147,6 @@ async fn send(
                 message: "This Idempotency-Key was already used for a different request; use a new key for a new message.".into(),
             });
         }
-        Submitted::Checked(_) => return Err(ApiError::Internal("unexpected dry run".into())),
     })
 }
 
@@ -158,13 +158,11 @@ async fn check(
     caller.require(Role::Agent)?;
     let new = submit::read(&state, &body).await?;
     let mut out = submit::check(&state, &[new]).await?;
-    match out.pop() {
-        Some(Submitted::Checked(d)) => {
-            let allowed = matches!(d, Decision::Allow { .. });
-            Ok(Json(json!({"allowed": allowed, "decision": d})))
-        }
-        _ => Err(ApiError::Internal("dry run gave no decision".into())),
-    }
+    let d = out
+        .pop()
+        .ok_or_else(|| ApiError::Internal("the check gave no decision".into()))?;
+    let allowed = matches!(d, Decision::Allow { .. });
+    Ok(Json(json!({"allowed": allowed, "decision": d})))
 }
 
 async fn one(

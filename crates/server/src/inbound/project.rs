@@ -20,7 +20,8 @@ pub struct ProjectCtx {
     pub display_to_id: HashMap<String, String>,
     /// WABA id → its phone number ids (account restrictions apply to all of them).
     pub numbers_of_waba: HashMap<String, Vec<String>>,
-    /// Opt-out and opt-in keywords, and the automatic replies (empty: none).
+    /// Opt-out and opt-in keywords, and the automatic replies (empty: none; the projector
+    /// sends them).
     pub keywords: switchboard_domain::consent::Keywords,
     pub opt_out_reply: String,
     pub opt_in_reply: String,
@@ -62,6 +63,7 @@ fn contact_key(
             .and_then(|p| p.name.clone())
             .map(clean)
             .filter(|n| !n.is_empty()),
+        name_if_unknown: None,
     }
 }
 
@@ -177,19 +179,12 @@ fn messaging(
         let contact_for_keyword = keyword.as_ref().map(|_| key.clone());
         ops.push(message_op(number, m, key, true));
         if let (Some((action, word)), Some(contact)) = (keyword, contact_for_keyword) {
-            let opt_in = action == switchboard_domain::consent::KeywordAction::OptIn;
-            let reply = if opt_in {
-                &ctx.opt_in_reply
-            } else {
-                &ctx.opt_out_reply
-            };
             ops.push(Op::ConsentKeyword {
                 phone_number_id: number.to_owned(),
                 contact,
-                opt_in,
+                opt_in: action == switchboard_domain::consent::KeywordAction::OptIn,
                 keyword: word,
                 wamid: m.id.clone(),
-                reply: (!reply.trim().is_empty()).then(|| reply.clone()),
             });
         }
         if let InboundContent::System(s) = &m.content {

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use switchboard_cloudapi::webhook::Envelope;
 use switchboard_domain::UnixMs;
-use switchboard_store::{Journaled, Store, StoreError};
+use switchboard_store::{Journaled, KeywordSeen, Store, StoreError};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
@@ -32,6 +32,9 @@ pub struct Projector {
     /// template's definition (a template created elsewhere, or edited, becomes sendable).
     templates_changed: Arc<Notify>,
     events: crate::events::EventBus,
+    /// The send service's state, once the server is built: consent keywords are answered
+    /// through it (policy, queue, price, wake) like every other send.
+    sender: Arc<std::sync::OnceLock<crate::AppState>>,
 }
 
 /// The longest the projector defers to the intake before taking its turn anyway.
@@ -65,6 +68,7 @@ impl Projector {
             seen: Arc::default(),
             templates_changed,
             events,
+            sender: Arc::default(),
         }
     }
 
@@ -146,6 +150,7 @@ impl Projector {
                     if templates {
                         self.templates_changed.notify_one();
                     }
+                    self.answer_keywords(&summary.keywords).await;
                     let mut seen = std::collections::HashSet::new();
                     for (conversation, kind) in &summary.changed {
                         if seen.insert((*conversation, *kind)) {
@@ -204,6 +209,49 @@ impl Projector {
             }
         }
         Ok(())
+    }
+
+    /// Sends consent keywords' automatic replies through `state`'s send service from now on.
+    pub fn answer_keywords_with(&self, state: crate::AppState) {
+        let _ = self.sender.set(state);
+    }
+
+    /// Answers the consent keywords a projection recorded with the configured reply (none when
+    /// it is empty), as a service reply from the number the customer wrote to. The customer's
+    /// message is the idempotency key, so a replayed journal row is not answered twice. A
+    /// reply that cannot be queued is logged; the consent itself is already recorded.
+    async fn answer_keywords(&self, keywords: &[KeywordSeen]) {
+        let Some(state) = self.sender.get() else {
+            return;
+        };
+        for k in keywords {
+            let text = if k.opt_in {
+                &self.ctx.opt_in_reply
+            } else {
+                &self.ctx.opt_out_reply
+            };
+            if text.trim().is_empty() {
+                continue;
+            }
+            let mut body = serde_json::json!({
+                "from": k.phone_number_id, "type": "text", "text": {"body": text},
+            });
+            match (&k.contact.wa_id, &k.contact.bsuid) {
+                (Some(w), _) => body["to"] = format!("+{w}").into(),
+                (None, Some(b)) => body["recipient"] = b.clone().into(),
+                (None, None) => continue,
+            }
+            let queued = async {
+                let mut send =
+                    crate::outbound::submit::read(state, body.to_string().as_bytes()).await?;
+                send.idempotency_key = Some(format!("keyword:{}", k.wamid));
+                send.created_by = Some("consent_keyword".into());
+                crate::outbound::submit::submit(state, &[send]).await
+            };
+            if let Err(e) = queued.await {
+                tracing::error!(error = %e, "could not queue the reply to a consent keyword");
+            }
+        }
     }
 
     /// Projects until nothing is pending (for tests and start-up).

@@ -12,6 +12,7 @@
 use std::collections::HashSet;
 
 use switchboard_domain::UnixMs;
+use switchboard_domain::policy::Decision;
 use switchboard_store::{NewSend, OutboundRow, PolicyLimits, Submitted};
 
 use crate::Shared;
@@ -24,11 +25,11 @@ pub async fn read(state: &Shared, raw: &[u8]) -> Result<NewSend, ApiError> {
     Ok(send)
 }
 
-/// What the policy would decide for each send now (`Submitted::Checked`); nothing is stored.
-pub async fn check(state: &Shared, sends: &[NewSend]) -> Result<Vec<Submitted>, ApiError> {
+/// What the policy would decide for each send now; nothing is stored.
+pub async fn check(state: &Shared, sends: &[NewSend]) -> Result<Vec<Decision>, ApiError> {
     Ok(state
         .store
-        .submit_sends(sends, limits(state), UnixMs::now(), true)
+        .check_sends(sends, limits(state), UnixMs::now())
         .await?)
 }
 
@@ -36,10 +37,7 @@ pub async fn check(state: &Shared, sends: &[NewSend]) -> Result<Vec<Submitted>, 
 /// logged, never a reason to lose a queued message.
 pub async fn submit(state: &Shared, sends: &[NewSend]) -> Result<Vec<Submitted>, ApiError> {
     let now = UnixMs::now();
-    let out = state
-        .store
-        .submit_sends(sends, limits(state), now, false)
-        .await?;
+    let out = state.store.submit_sends(sends, limits(state), now).await?;
     let queued: Vec<&OutboundRow> = out
         .iter()
         .filter_map(|s| match s {

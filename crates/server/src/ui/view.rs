@@ -210,12 +210,8 @@ pub fn pending(o: &PendingOutbound) -> Bubble {
     b.raw = serde_json::to_string_pretty(&p).unwrap_or_default();
     b.text = s(&p["text"]["body"]).or_else(|| s(&p[o.kind.as_str()]["caption"]));
     b.template = s(&p["template"]["name"]);
-    b.status = Some(o.state.clone());
-    b.ticks = if matches!(o.state.as_str(), "failed" | "refused" | "cancelled") {
-        "!"
-    } else {
-        "○"
-    };
+    b.status = Some(o.state.to_string());
+    b.ticks = if o.state.ended_unsent() { "!" } else { "○" };
     b.error = o.error_message.clone();
     b
 }
