@@ -10,6 +10,7 @@ pub mod forecast;
 pub mod identity;
 pub mod lint;
 pub mod pacing;
+mod placeholder;
 pub mod policy;
 pub mod pricing;
 pub mod role;
