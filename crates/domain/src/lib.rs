@@ -11,6 +11,7 @@ pub mod identity;
 pub mod lint;
 pub mod outbox;
 pub mod pacing;
+mod placeholder;
 pub mod policy;
 pub mod pricing;
 pub mod role;

@@ -5,6 +5,8 @@
 use serde_json::Value;
 use switchboard_cloudapi::send::{ParamValue, Template};
 
+use crate::placeholder;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Category {
     Marketing,
@@ -58,17 +60,14 @@ pub struct TemplateDef {
     pub buttons_needing_params: Vec<usize>,
 }
 
-/// The variables of a text, in order: `{{1}}` or `{{snake_case}}`.
+/// The variables of a text, in order: `{{1}}` or `{{snake_case}}`. Malformed ones are listed too
+/// (the linter refuses them before they reach Meta); an unclosed `{{` ends the list.
 pub fn variables(text: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut rest = text;
-    while let Some(start) = rest.find("{{") {
-        let after = &rest[start + 2..];
-        let Some(end) = after.find("}}") else { break };
-        out.push(after[..end].trim().to_owned());
-        rest = &after[end + 2..];
-    }
-    out
+    placeholder::scan(text)
+        .placeholders
+        .into_iter()
+        .map(|p| p.inner.to_owned())
+        .collect()
 }
 
 impl TemplateDef {
