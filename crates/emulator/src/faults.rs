@@ -6,14 +6,14 @@
 use std::time::Duration;
 
 use axum::body::Body;
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use switchboard_cloudapi::ErrorCode;
 
-use crate::Emulator;
-use crate::graph::graph_error;
+use crate::ids;
+use crate::refusal::graph_error;
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(default)]
@@ -44,27 +44,26 @@ pub struct FailNext {
     pub details: Option<String>,
 }
 
-enum Outcome {
+/// What the faults decide for one Graph call.
+pub enum Outcome {
     Pass,
     Fail(Response),
     Hang,
     Drop,
 }
 
-/// Middleware on the Graph routes.
-pub async fn apply(State(em): State<Emulator>, req: Request, next: Next) -> Response {
-    let (latency, outcome) = {
-        let mut st = em.state();
-        let f = &mut st.faults;
-        let jitter = if f.latency_jitter_ms > 0 {
-            rand::random_range(0..f.latency_jitter_ms)
+impl Faults {
+    /// Draws the latency and the outcome of one Graph call (counting down `fail_next`).
+    pub fn draw(&mut self) -> (u64, Outcome) {
+        let jitter = if self.latency_jitter_ms > 0 {
+            rand::random_range(0..self.latency_jitter_ms)
         } else {
             0
         };
-        let latency = f.latency_ms + jitter;
-        let outcome = if f.token_expired {
+        let latency = self.latency_ms + jitter;
+        let outcome = if self.token_expired {
             Outcome::Fail(expired_token())
-        } else if let Some(fail) = f.fail_next.as_mut().filter(|n| n.count > 0) {
+        } else if let Some(fail) = self.fail_next.as_mut().filter(|n| n.count > 0) {
             fail.count -= 1;
             let code = ErrorCode(fail.code);
             let details = fail
@@ -73,14 +72,14 @@ pub async fn apply(State(em): State<Emulator>, req: Request, next: Next) -> Resp
                 .unwrap_or_else(|| "Injected by the emulator's fail_next fault.".into());
             let status = fail.http_status.unwrap_or_else(|| code.http_status());
             if fail.count == 0 {
-                f.fail_next = None;
+                self.fail_next = None;
             }
             Outcome::Fail(graph_error(status, code, "Injected failure", &details))
-        } else if chance(f.timeout_rate) {
+        } else if chance(self.timeout_rate) {
             Outcome::Hang
-        } else if chance(f.drop_rate) {
+        } else if chance(self.drop_rate) {
             Outcome::Drop
-        } else if chance(f.error_rate_5xx) {
+        } else if chance(self.error_rate_5xx) {
             Outcome::Fail(graph_error(
                 500,
                 ErrorCode::UNKNOWN_ERROR,
@@ -91,7 +90,12 @@ pub async fn apply(State(em): State<Emulator>, req: Request, next: Next) -> Resp
             Outcome::Pass
         };
         (latency, outcome)
-    };
+    }
+}
+
+/// Carries out a drawn outcome around the call `next` would make (the Graph router's
+/// middleware draws under the state lock, then calls this with the lock released).
+pub async fn apply(latency: u64, outcome: Outcome, req: Request, next: Next) -> Response {
     if latency > 0 {
         tokio::time::sleep(Duration::from_millis(latency)).await;
     }
@@ -153,7 +157,7 @@ pub fn expired_token() -> Response {
         ErrorCode::ACCESS_TOKEN_EXPIRED,
         "Access token has expired",
         "Error validating access token: Session has expired.",
-        &crate::ids::fbtrace(),
+        &ids::fbtrace(),
     );
     e.message = "Error validating access token: Session has expired.".into();
     e.error_subcode = Some(463);

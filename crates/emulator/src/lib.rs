@@ -5,9 +5,20 @@
 //! over real HTTP. It enforces Meta's rules with Meta's error objects, emits signed webhooks the
 //! way Meta does, and can be steered (customers, clock, faults) through `/_emulator/`.
 //!
-//! Reading order: [`config`] (every rule's knob), [`state`] (the world), [`graph`] (the Graph API
-//! endpoints), [`customers`] (what simulated people do, and the status lifecycle), [`webhooks`]
+//! Reading order: [`config`] (every rule's knob), [`state`] (the world), [`refusal`] (Meta's
+//! error objects), [`graph`] (the Graph API endpoints; `graph::validate` holds Meta's rules),
+//! [`customers`] (what simulated people do, and the status lifecycle), [`webhooks`]
 //! (delivery), [`control`] (the steering API), [`faults`], [`traffic`].
+//!
+//! Layers, each using only those before it:
+//! 1. Leaves, using nothing in the crate: [`clock`], [`config`], [`ids`].
+//! 2. [`refusal`] uses `ids`; [`faults`] uses `refusal`, `ids`; [`state`] uses `clock`,
+//!    `config`, `faults`.
+//! 3. `graph::validate` (pure rules) uses `refusal` and `state` only.
+//! 4. This file defines the [`Emulator`] handle, its scheduler and router. The remaining modules
+//!    extend the handle (`impl Emulator`, handlers taking `&Emulator`), so they name
+//!    `crate::Emulator` and the scheduler calls back into them; among themselves they go one
+//!    way: [`webhooks`] ← [`graph`] ← [`customers`] (media) ← [`traffic`] ← [`control`].
 //!
 //! Time is the emulator's [`clock::Clock`]: wall time plus an offset a test can advance. Timed
 //! work (statuses, reads, replies, template reviews, webhook retries) sits in one scheduler,
@@ -20,6 +31,7 @@ pub mod customers;
 pub mod faults;
 pub mod graph;
 pub mod ids;
+pub mod refusal;
 pub mod state;
 pub mod traffic;
 pub mod webhooks;
@@ -205,7 +217,7 @@ impl Emulator {
     pub fn router(&self) -> Router {
         let graph = graph::router().layer(axum::middleware::from_fn_with_state(
             self.clone(),
-            faults::apply,
+            graph::with_faults,
         ));
         Router::new()
             .merge(control::router())

@@ -14,8 +14,8 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 use switchboard_cloudapi::ErrorCode;
 
-use super::error;
 use crate::Emulator;
+use crate::refusal::error;
 use crate::state::MediaRecord;
 
 const URL_TTL_MS: i64 = 5 * 60 * 1000;
@@ -160,7 +160,7 @@ pub async fn download(
         .and_then(|v| v.strip_prefix("Bearer "))
         .is_some_and(|t| t.trim() == em.config().access_token);
     if !token_ok {
-        return super::graph_error(
+        return crate::refusal::graph_error(
             401,
             ErrorCode::ACCESS_TOKEN_EXPIRED,
             "Invalid OAuth access token",

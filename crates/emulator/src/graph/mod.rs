@@ -1,21 +1,27 @@
 //! The Graph API endpoints the Cloud API uses, dispatched the way Graph does: by the node id in
 //! the path (a phone number, a WABA, a media object or a template) and the edge after it.
+//! What Meta refuses is decided in `validate`, by pure rules; each endpoint's file keeps the
+//! rest (recording, pacing, scheduling what follows).
 
 mod account;
 mod media;
 mod messages;
 mod templates;
+mod validate;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query, Request, State};
 use axum::http::{HeaderMap, Method, StatusCode};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get};
 use std::collections::HashMap;
 use switchboard_cloudapi::{ErrorCode, GraphError, GraphErrorBody};
 
 use crate::Emulator;
+use crate::faults;
+use crate::refusal::{error, graph_error};
 
 pub use media::download;
 
@@ -26,24 +32,10 @@ pub fn router() -> Router<Emulator> {
         .route("/whatsapp_business/attachments/", get(media::download))
 }
 
-/// A Graph error response in Meta's shape.
-pub fn graph_error(status: u16, code: ErrorCode, title: &str, details: &str) -> Response {
-    let body = GraphErrorBody {
-        error: GraphError::new(code, title, details, &crate::ids::fbtrace()),
-        extra: Default::default(),
-    };
-    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST);
-    let mut resp = (status, axum::Json(body)).into_response();
-    resp.headers_mut().insert(
-        "x-fb-trace-id",
-        crate::ids::fbtrace().parse().expect("header value"),
-    );
-    resp
-}
-
-/// A Graph error with the HTTP status Meta documents for its code.
-pub fn error(code: ErrorCode, title: &str, details: &str) -> Response {
-    graph_error(code.http_status(), code, title, details)
+/// The faults middleware on the Graph routes: draws under the state lock, acts without it.
+pub async fn with_faults(State(em): State<Emulator>, req: Request, next: Next) -> Response {
+    let (latency, outcome) = em.state().faults.draw();
+    faults::apply(latency, outcome, req, next).await
 }
 
 fn unsupported(method: &Method, node: &str) -> Response {
