@@ -4,7 +4,8 @@
 //! RSS, and that rows stored = messages sent once the projector caught up. Baseline in the same
 //! run: a bare axum handler that only verifies the signature and journals with the same group
 //! commit. Run: `cargo bench -p switchboard --bench ingest` (needs wrk: `apt-get install wrk`);
-//! `BENCH_ONLY=sqlite|postgres` and `BENCH_PER_POST=1|50` narrow it.
+//! `BENCH_ONLY=sqlite|postgres` and `BENCH_PER_POST=1|50` narrow it; `BENCH_SERVER_BIN=path` measures
+//! another build of the server (an A/B in one session).
 
 use std::time::{Duration, Instant};
 
@@ -189,31 +190,14 @@ fn peak_rss_mb(pid: u32) -> f64 {
         / 1024.0
 }
 
-/// The near-limit baseline: verify the signature, group-commit the body, answer 200.
+/// The near-limit baseline: verify the signature, journal the body through the store (its one
+/// group-committing writer), answer 200.
 async fn baseline(db: &TestDatabase) -> (String, tokio::task::JoinHandle<()>) {
     let store = db.store().await;
-    let (tx, mut rx) =
-        tokio::sync::mpsc::channel::<(NewWebhook, tokio::sync::oneshot::Sender<()>)>(4096);
-    tokio::spawn(async move {
-        while let Some(first) = rx.recv().await {
-            let mut batch = vec![first];
-            while let Ok(x) = rx.try_recv() {
-                batch.push(x);
-                if batch.len() == 512 {
-                    break;
-                }
-            }
-            let (hooks, replies): (Vec<_>, Vec<_>) = batch.into_iter().unzip();
-            store.append_webhooks(hooks).await.unwrap();
-            for r in replies {
-                let _ = r.send(());
-            }
-        }
-    });
     let app = axum::Router::new().route(
         "/webhooks/whatsapp",
         axum::routing::post(move |headers: HeaderMap, body: Bytes| {
-            let tx = tx.clone();
+            let store = store.clone();
             async move {
                 let sig = headers
                     .get("x-hub-signature-256")
@@ -222,17 +206,15 @@ async fn baseline(db: &TestDatabase) -> (String, tokio::task::JoinHandle<()>) {
                 if !switchboard_cloudapi::signature::verify(SECRET.as_bytes(), &body, sig) {
                     return StatusCode::UNAUTHORIZED;
                 }
-                let (done, wait) = tokio::sync::oneshot::channel();
                 let hook = NewWebhook::new(0, sig.to_owned(), None, body.to_vec());
-                tx.send((hook, done)).await.unwrap();
-                wait.await.unwrap();
+                store.append_webhook(hook).await.unwrap();
                 StatusCode::OK
             }
         }),
     );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap().to_string();
-    // Aborting the server drops the app and the sender with it; the writer task then ends.
+    // Aborting the server drops the app and the store with it.
     let server = tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     (addr, server)
 }
@@ -281,9 +263,15 @@ fn main() {
 
                 // Switchboard.
                 let db = if backend == Backend::Sqlite { sqlite() } else { postgres().await };
-                db.store().await;
+                // BENCH_SERVER_BIN: another build of `switchboard` to measure (an A/B against an
+                // older commit in the same session); it migrates its database itself.
+                let server_bin = std::env::var("BENCH_SERVER_BIN")
+                    .unwrap_or_else(|_| env!("CARGO_BIN_EXE_switchboard").to_owned());
+                if std::env::var_os("BENCH_SERVER_BIN").is_none() {
+                    db.store().await;
+                }
                 let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-                let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_switchboard"))
+                let mut child = std::process::Command::new(&server_bin)
                     .args(["serve", "--database-url", &db.url, "--listen", &format!("127.0.0.1:{port}"), "--metrics-listen", ""])
                     .env("SWITCHBOARD_PHONE_NUMBER_ID", "106540352242922")
                     .env("SWITCHBOARD_WABA_ID", "102290129340398")

@@ -2,14 +2,14 @@
 //! an estimate for every outbound message when it is queued, and the ledger read back against
 //! what Meta billed (the `pricing` objects of the status webhooks).
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;
 use serde_json::Value;
-use switchboard_domain::UnixMs;
 use switchboard_domain::pricing::{
-    Markets, Micros, PriceCategory, PriceQuery, RateCard, billed, price,
+    Markets, Micros, Price, PriceCategory, PriceQuery, RateCard, billed, price,
 };
+use switchboard_domain::{UnixMs, window};
 use switchboard_store::{CostRow, NewCost, OutboundRow, Store, StoreError};
 
 /// The rate card in force today.
@@ -42,6 +42,84 @@ fn category_of(row: &OutboundRow) -> Option<PriceCategory> {
     }
 }
 
+/// Prices messages one after another as the month goes: each regular message moves its market
+/// and category one step along the volume tiers. The one pricing loop of the queued estimate and
+/// the campaign preview.
+struct Pricer {
+    card: RateCard,
+    markets: Markets,
+    month: String,
+    now: UnixMs,
+    /// Regular messages so far this month per (market, category), read once per key.
+    counts: HashMap<(String, String), i64>,
+}
+
+impl Pricer {
+    async fn new(store: &Store, now: UnixMs) -> Result<Pricer, StoreError> {
+        Ok(Pricer {
+            card: active_card(store, now).await?,
+            markets: Markets::default(),
+            month: now.month(),
+            now,
+            counts: HashMap::new(),
+        })
+    }
+
+    /// The price of one message to `recipient` in `category`, given the customer's window facts
+    /// (last inbound, free entry point until); with its market and month sequence.
+    async fn price(
+        &mut self,
+        store: &Store,
+        recipient: &str,
+        category: PriceCategory,
+        (last_inbound, fep): (Option<i64>, Option<i64>),
+    ) -> Result<(String, i64, Price), StoreError> {
+        let market = market_of(&self.markets, recipient);
+        let key = (market.clone(), category.as_str().to_owned());
+        if !self.counts.contains_key(&key) {
+            let c = store
+                .month_counts(&self.month, std::slice::from_ref(&key))
+                .await?;
+            self.counts
+                .insert(key.clone(), c.get(&key).copied().unwrap_or(0));
+        }
+        let seq = self.counts[&key];
+        let p = price(
+            &self.card,
+            &PriceQuery {
+                category,
+                market: &market,
+                service_window_open: window::window_open(last_inbound.map(UnixMs), self.now),
+                free_entry_point_open: window::free_entry_point_open(fep.map(UnixMs), self.now),
+                auth_international: false,
+                month_to_date: seq as u64,
+            },
+        );
+        if p.pricing_type == "regular" {
+            self.counts.insert(key, seq + 1);
+        }
+        Ok((market, seq, p))
+    }
+}
+
+/// The window facts of (number, contact) pairs, as `(last inbound, free entry point until)`.
+async fn windows_of(
+    store: &Store,
+    pairs: impl Iterator<Item = (&str, i64)>,
+) -> Result<HashMap<(String, i64), (Option<i64>, Option<i64>)>, StoreError> {
+    let mut by_number: HashMap<&str, Vec<i64>> = HashMap::new();
+    for (number, contact) in pairs {
+        by_number.entry(number).or_default().push(contact);
+    }
+    let mut windows = HashMap::new();
+    for (number, contacts) in by_number {
+        for (c, w) in store.window_facts(number, &contacts).await? {
+            windows.insert((number.to_owned(), c), w);
+        }
+    }
+    Ok(windows)
+}
+
 /// Estimates the cost of newly queued messages and records it in the ledger.
 pub async fn estimate(
     store: &Store,
@@ -52,67 +130,24 @@ pub async fn estimate(
     if rows.is_empty() {
         return Ok(Micros(0));
     }
-    let card = active_card(store, now).await?;
-    let markets = Markets::default();
-    let month = now.month();
-    let mut by_number: HashMap<&str, Vec<i64>> = HashMap::new();
-    for r in &rows {
-        by_number
-            .entry(&r.phone_number_id)
-            .or_default()
-            .push(r.contact_id);
-    }
-    let mut windows = HashMap::new();
-    for (number, contacts) in by_number {
-        for (c, w) in store.window_facts(number, &contacts).await? {
-            windows.insert((number.to_owned(), c), w);
-        }
-    }
-    let keys: HashSet<(String, String)> = rows
-        .iter()
-        .filter_map(|r| {
-            Some((
-                market_of(&markets, &r.recipient),
-                category_of(r)?.as_str().to_owned(),
-            ))
-        })
-        .collect();
-    let mut counts = store
-        .month_counts(&month, &keys.into_iter().collect::<Vec<_>>())
-        .await?;
+    let mut pricer = Pricer::new(store, now).await?;
+    let windows = windows_of(
+        store,
+        rows.iter()
+            .map(|r| (r.phone_number_id.as_str(), r.contact_id)),
+    )
+    .await?;
     let mut costs = Vec::with_capacity(rows.len());
     let mut total = Micros(0);
     for r in rows {
         let Some(category) = category_of(r) else {
             continue;
         };
-        let market = market_of(&markets, &r.recipient);
-        let (last_inbound, fep) = windows
+        let window = windows
             .get(&(r.phone_number_id.clone(), r.contact_id))
             .copied()
             .unwrap_or((None, None));
-        let key = (market.clone(), category.as_str().to_owned());
-        let seq = counts.get(&key).copied().unwrap_or(0);
-        let p = price(
-            &card,
-            &PriceQuery {
-                category,
-                market: &market,
-                service_window_open: switchboard_domain::window::window_open(
-                    last_inbound.map(UnixMs),
-                    now,
-                ),
-                free_entry_point_open: switchboard_domain::window::free_entry_point_open(
-                    fep.map(UnixMs),
-                    now,
-                ),
-                auth_international: false,
-                month_to_date: seq as u64,
-            },
-        );
-        if p.pricing_type == "regular" {
-            counts.insert(key, seq + 1);
-        }
+        let (market, seq, p) = pricer.price(store, &r.recipient, category, window).await?;
         total = total + p.micros;
         costs.push(NewCost {
             outbound_id: r.id,
@@ -122,9 +157,9 @@ pub async fn estimate(
             pricing_type: p.pricing_type.to_owned(),
             estimate_micros: p.micros.0,
             month_seq: seq,
-            currency: card.currency.clone(),
-            card_effective: card.effective.clone(),
-            month: month.clone(),
+            currency: pricer.card.currency.clone(),
+            card_effective: pricer.card.effective.clone(),
+            month: pricer.month.clone(),
         });
     }
     store.record_costs(&costs, now.0).await?;
@@ -141,29 +176,24 @@ pub async fn estimate_unsent(
     if sends.is_empty() {
         return Ok(Micros(0));
     }
-    let card = active_card(store, now).await?;
-    let markets = Markets::default();
-    let month = now.month();
+    let mut pricer = Pricer::new(store, now).await?;
     let wa_ids: Vec<String> = sends
         .iter()
         .filter_map(|s| s.contact.wa_id.clone())
         .collect();
     let known = store.contact_ids_by_wa_ids(&wa_ids).await?;
-    let mut windows: HashMap<(String, i64), (Option<i64>, Option<i64>)> = HashMap::new();
-    let mut by_number: HashMap<&str, Vec<i64>> = HashMap::new();
-    for s in sends {
-        if let Some(c) = s.contact.wa_id.as_ref().and_then(|w| known.get(w)) {
-            by_number.entry(&s.phone_number_id).or_default().push(*c);
-        }
-    }
-    for (number, contacts) in by_number {
-        for (c, w) in store.window_facts(number, &contacts).await? {
-            windows.insert((number.to_owned(), c), w);
-        }
-    }
+    let contact_of = |s: &switchboard_store::NewSend| {
+        s.contact.wa_id.as_ref().and_then(|w| known.get(w)).copied()
+    };
+    let windows = windows_of(
+        store,
+        sends
+            .iter()
+            .filter_map(|s| Some((s.phone_number_id.as_str(), contact_of(s)?))),
+    )
+    .await?;
     // A template's category is the registry's (what the policy used); cached per template.
     let mut categories: HashMap<(String, String, String), Option<PriceCategory>> = HashMap::new();
-    let mut counts: HashMap<(String, String), i64> = HashMap::new();
     let mut total = Micros(0);
     for s in sends {
         let category = match &s.content {
@@ -184,43 +214,11 @@ pub async fn estimate_unsent(
             }
             _ => PriceCategory::Service,
         };
-        let market = market_of(&markets, &s.recipient);
-        let key = (market.clone(), category.as_str().to_owned());
-        if !counts.contains_key(&key) {
-            let c = store
-                .month_counts(&month, std::slice::from_ref(&key))
-                .await?;
-            counts.insert(key.clone(), c.get(&key).copied().unwrap_or(0));
-        }
-        let seq = counts[&key];
-        let (last_inbound, fep) = s
-            .contact
-            .wa_id
-            .as_ref()
-            .and_then(|w| known.get(w))
-            .and_then(|c| windows.get(&(s.phone_number_id.clone(), *c)))
+        let window = contact_of(s)
+            .and_then(|c| windows.get(&(s.phone_number_id.clone(), c)))
             .copied()
             .unwrap_or((None, None));
-        let p = price(
-            &card,
-            &PriceQuery {
-                category,
-                market: &market,
-                service_window_open: switchboard_domain::window::window_open(
-                    last_inbound.map(UnixMs),
-                    now,
-                ),
-                free_entry_point_open: switchboard_domain::window::free_entry_point_open(
-                    fep.map(UnixMs),
-                    now,
-                ),
-                auth_international: false,
-                month_to_date: seq as u64,
-            },
-        );
-        if p.pricing_type == "regular" {
-            counts.insert(key, seq + 1);
-        }
+        let (_, _, p) = pricer.price(store, &s.recipient, category, window).await?;
         total = total + p.micros;
     }
     Ok(total)

@@ -145,8 +145,7 @@ impl Application {
             Some(addr) => Some(TcpListener::bind(addr).await?),
             None => None,
         };
-        let journal = inbound::journal_writer::JournalWriter::start(store.clone());
-        let inbound = Arc::new(inbound::Inbound::new(&config, journal));
+        let inbound = Arc::new(inbound::Inbound::new(&config));
         let ctx = inbound::project::ProjectCtx {
             keywords: switchboard_domain::consent::Keywords::new(
                 &config.consent.opt_out_keywords,
@@ -186,7 +185,7 @@ impl Application {
             store.clone(),
             ctx,
             inbound.projector_wake.clone(),
-            inbound.journal.activity.clone(),
+            store.journal_activity(),
             templates_changed.clone(),
             bus.clone(),
         );

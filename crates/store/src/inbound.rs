@@ -14,6 +14,7 @@
 use std::collections::HashMap;
 
 use crate::contacts::ContactKey;
+use crate::journal::{COUNT_DELIVERY, MARK_DUPLICATE, MARK_PROJECTED};
 use crate::{BeginWrite, Store, StoreError, with_pool};
 
 /// One message to record (inbound, or an outbound echo from the WhatsApp Business app).
@@ -187,24 +188,9 @@ const INSERT_PREFERENCE: &str = "INSERT INTO marketing_preferences (contact_id, 
      ON CONFLICT (contact_id, phone_number_id, meta_at_ms, value) DO NOTHING";
 const INSERT_KEYWORD_CONSENT: &str = "INSERT INTO consents (contact_id, phone_number_id, purpose, action, source, evidence, actor, dedupe_key, at_ms) \
      VALUES ($1, $2, 'all', $3, 'keyword', $4, 'customer', $5, $6) ON CONFLICT (dedupe_key) DO NOTHING";
-/// Marks a journal row projected at `$2`; a dead letter when `$3` (the error) is set, else a
-/// plain projected row. (SQLite's journal writer marks with it too.)
-pub(crate) const MARK_PROJECTED: &str = "UPDATE webhook_journal SET projected_at_ms = $2, error = $3, duplicate_of = NULL WHERE id = $1";
 /// The first journal row with this body; a replay of that row finds itself.
 const CLAIM_BODY: &str = "INSERT INTO webhook_dedupe (dedupe_key, journal_id) VALUES ($1, $2) \
      ON CONFLICT (dedupe_key) DO UPDATE SET journal_id = webhook_dedupe.journal_id RETURNING journal_id";
-/// A later copy of the first row's body: counted once (a replay of the copy counts nothing).
-pub(crate) const COUNT_DELIVERY: &str = "UPDATE webhook_journal SET deliveries = deliveries + 1 \
-     WHERE id = $1 AND (SELECT duplicate_of FROM webhook_journal WHERE id = $2) IS NULL";
-pub(crate) const MARK_DUPLICATE: &str = "UPDATE webhook_journal SET projected_at_ms = $2, error = NULL, duplicate_of = $3 WHERE id = $1";
-const UNPROJECTED: &str = concat!(
-    "SELECT ",
-    crate::journal::journal_columns!(),
-    " FROM webhook_journal WHERE projected_at_ms IS NULL ORDER BY id LIMIT $1"
-);
-pub(crate) const REPLAY: &str =
-    "UPDATE webhook_journal SET projected_at_ms = NULL, error = NULL WHERE id >= $1 AND id <= $2";
-
 impl Store {
     /// Applies one journal entry's ops and marks it projected, in one transaction. (For tests:
     /// the entry's body is taken to be unique.)
@@ -393,7 +379,7 @@ impl Store {
             let duplicate_of: HashMap<i64, i64> = duplicates.into_iter().collect();
             let marks = entries
                 .iter()
-                .map(|e| crate::sqlite_journal::Mark {
+                .map(|e| crate::journal::Mark {
                     id: e.journal_id,
                     error: None,
                     duplicate_of: duplicate_of.get(&e.journal_id).copied(),
@@ -402,61 +388,5 @@ impl Store {
             journal.mark(marks, now_ms).await?;
         }
         Ok(summary)
-    }
-
-    /// Marks a journal row as a dead letter: signed and acknowledged, but not understood.
-    pub async fn mark_dead_letter(
-        &self,
-        journal_id: i64,
-        error: &str,
-        now_ms: i64,
-    ) -> Result<(), StoreError> {
-        if let Some(thread) = &self.journal_thread {
-            let mark = crate::sqlite_journal::Mark {
-                id: journal_id,
-                error: Some(error.to_owned()),
-                duplicate_of: None,
-            };
-            return thread.mark(vec![mark], now_ms).await;
-        }
-        with_pool!(&self.journal_writer, p => {
-            sqlx::query(MARK_PROJECTED).bind(journal_id).bind(now_ms).bind(error).execute(p).await?;
-            Ok(())
-        })
-    }
-
-    /// The oldest journal rows not projected yet.
-    pub async fn unprojected_webhooks(
-        &self,
-        limit: i64,
-    ) -> Result<Vec<crate::JournalEntry>, StoreError> {
-        with_pool!(&self.journal, p => Ok(sqlx::query_as(UNPROJECTED).bind(limit).fetch_all(p).await?))
-    }
-
-    /// Marks journal rows `from..=to` for projection again (idempotent: nothing is applied twice).
-    /// In chunks of ids, each its own write: a replay of millions of rows never holds the
-    /// journal's writer (and the acknowledgements waiting on it) for long. Stopped half-way, it
-    /// has replayed a prefix; running it again is harmless.
-    pub async fn replay_webhooks(&self, from_id: i64, to_id: i64) -> Result<u64, StoreError> {
-        const CHUNK: i64 = 10_000;
-        // Rows journaled after this point are not projected yet anyway.
-        let last: i64 = with_pool!(&self.journal, p => {
-            let (last,): (i64,) = sqlx::query_as("SELECT COALESCE(MAX(id), 0) FROM webhook_journal").fetch_one(p).await?;
-            last
-        });
-        let to_id = to_id.min(last);
-        let mut changed = 0;
-        let mut start = from_id.max(0);
-        while start <= to_id {
-            let end = start.saturating_add(CHUNK - 1).min(to_id);
-            changed += match &self.journal_thread {
-                Some(thread) => thread.replay(start, end).await?,
-                None => {
-                    with_pool!(&self.journal_writer, p => sqlx::query(REPLAY).bind(start).bind(end).execute(p).await?.rows_affected())
-                }
-            };
-            start = end + 1;
-        }
-        Ok(changed)
     }
 }

@@ -25,7 +25,6 @@ mod outbox;
 mod read;
 mod registry;
 mod routing;
-mod sqlite_journal;
 mod statuses;
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -40,7 +39,7 @@ pub use costs::{CostRow, NewCost, RateCardRow};
 pub use error::StoreError;
 pub use inbound::{Journaled, KeywordSeen, MediaRef, MessageOp, Op, ProjectionSummary, StatusOp};
 pub use inbox_ui::{CannedResponse, EVENTS_CHANNEL, PendingOutbound, ViewCount, ViewCounts};
-pub use journal::{JournalEntry, NewWebhook};
+pub use journal::{JournalActivity, JournalEntry, NewWebhook};
 pub use media::{MediaJob, MediaRecord};
 pub use outbox::{
     AlertRow, Claimed, HistoryStep, NewSend, OutboundRow, Outcome, PolicyLimits, SenderLease,
@@ -185,8 +184,11 @@ pub struct Store {
     /// Migrations of the journal (on SQLite its own file); its writes go through
     /// `journal_thread` there.
     pub(crate) journal_writer: Pool,
-    /// SQLite: the one thread that writes the journal file ([`sqlite_journal`]).
-    pub(crate) journal_thread: Option<sqlite_journal::JournalThread>,
+    /// SQLite: the one thread that writes the journal file ([`journal::sqlite`]).
+    pub(crate) journal_thread: Option<journal::sqlite::JournalThread>,
+    /// PostgreSQL: the journal's group commit ([`journal::postgres`]).
+    pub(crate) group_commit: Option<journal::postgres::GroupCommit>,
+    pub(crate) activity: std::sync::Arc<journal::JournalActivity>,
 }
 
 impl std::fmt::Debug for Store {
@@ -217,71 +219,76 @@ impl Store {
     /// Opens a pool for `url`. SQLite files are created when missing and run in WAL mode with
     /// foreign keys on; writes commit with `synchronous = FULL` (durable across power loss).
     pub async fn connect(url: &str, opts: &ConnectOptions) -> Result<Store, StoreError> {
-        let (pool, writer, journal, journal_writer, journal_thread) = match Backend::of_url(url)? {
-            Backend::Sqlite => {
-                let conn = SqliteConnectOptions::from_str(url)
-                    .map_err(StoreError::connect)?
-                    .create_if_missing(true)
-                    .journal_mode(SqliteJournalMode::Wal)
-                    .synchronous(SqliteSynchronous::Normal)
-                    .foreign_keys(true)
-                    .busy_timeout(Duration::from_secs(10));
-                // The writer commits with synchronous = FULL: what we acknowledge to Meta must
-                // survive a power cut, not only a process crash; group commit spreads the cost.
-                let writer = SqlitePoolOptions::new()
-                    .max_connections(1)
-                    .acquire_timeout(opts.acquire_timeout)
-                    .connect_with(conn.clone().synchronous(SqliteSynchronous::Full))
-                    .await
-                    .map_err(StoreError::connect)?;
-                let journal_path = format!("{}-webhooks.db", conn.get_filename().display());
-                let journal_conn = conn.clone().filename(&journal_path);
-                let journal_writer = SqlitePoolOptions::new()
-                    .max_connections(1)
-                    .acquire_timeout(opts.acquire_timeout)
-                    .connect_with(journal_conn.clone().synchronous(SqliteSynchronous::Full))
-                    .await
-                    .map_err(StoreError::connect)?;
-                let journal = SqlitePoolOptions::new()
-                    .max_connections(4)
-                    .acquire_timeout(opts.acquire_timeout)
-                    .connect_with(journal_conn)
-                    .await
-                    .map_err(StoreError::connect)?;
-                let pool = SqlitePoolOptions::new()
-                    .max_connections(opts.max_connections)
-                    .acquire_timeout(opts.acquire_timeout)
-                    .connect_with(conn)
-                    .await
-                    .map_err(StoreError::connect)?;
-                // The file exists now (the pools created it): its writes go through one thread.
-                let thread = sqlite_journal::JournalThread::start(journal_path.into())?;
-                (
-                    Pool::Sqlite(pool),
-                    Pool::Sqlite(writer),
-                    Pool::Sqlite(journal),
-                    Pool::Sqlite(journal_writer),
-                    Some(thread),
-                )
-            }
-            Backend::Postgres => {
-                let conn = PgConnectOptions::from_str(url).map_err(StoreError::connect)?;
-                let pool = PgPoolOptions::new()
-                    .max_connections(opts.max_connections)
-                    .acquire_timeout(opts.acquire_timeout)
-                    .connect_with(conn)
-                    .await
-                    .map_err(StoreError::connect)?;
-                let p = Pool::Postgres(pool);
-                (p.clone(), p.clone(), p.clone(), p, None)
-            }
-        };
+        let (pool, writer, journal, journal_writer, journal_thread, group_commit) =
+            match Backend::of_url(url)? {
+                Backend::Sqlite => {
+                    let conn = SqliteConnectOptions::from_str(url)
+                        .map_err(StoreError::connect)?
+                        .create_if_missing(true)
+                        .journal_mode(SqliteJournalMode::Wal)
+                        .synchronous(SqliteSynchronous::Normal)
+                        .foreign_keys(true)
+                        .busy_timeout(Duration::from_secs(10));
+                    // The writer commits with synchronous = FULL: what we acknowledge to Meta must
+                    // survive a power cut, not only a process crash; group commit spreads the cost.
+                    let writer = SqlitePoolOptions::new()
+                        .max_connections(1)
+                        .acquire_timeout(opts.acquire_timeout)
+                        .connect_with(conn.clone().synchronous(SqliteSynchronous::Full))
+                        .await
+                        .map_err(StoreError::connect)?;
+                    let journal_path = format!("{}-webhooks.db", conn.get_filename().display());
+                    let journal_conn = conn.clone().filename(&journal_path);
+                    let journal_writer = SqlitePoolOptions::new()
+                        .max_connections(1)
+                        .acquire_timeout(opts.acquire_timeout)
+                        .connect_with(journal_conn.clone().synchronous(SqliteSynchronous::Full))
+                        .await
+                        .map_err(StoreError::connect)?;
+                    let journal = SqlitePoolOptions::new()
+                        .max_connections(4)
+                        .acquire_timeout(opts.acquire_timeout)
+                        .connect_with(journal_conn)
+                        .await
+                        .map_err(StoreError::connect)?;
+                    let pool = SqlitePoolOptions::new()
+                        .max_connections(opts.max_connections)
+                        .acquire_timeout(opts.acquire_timeout)
+                        .connect_with(conn)
+                        .await
+                        .map_err(StoreError::connect)?;
+                    // The file exists now (the pools created it): its writes go through one thread.
+                    let thread = journal::sqlite::JournalThread::start(journal_path.into())?;
+                    (
+                        Pool::Sqlite(pool),
+                        Pool::Sqlite(writer),
+                        Pool::Sqlite(journal),
+                        Pool::Sqlite(journal_writer),
+                        Some(thread),
+                        None,
+                    )
+                }
+                Backend::Postgres => {
+                    let conn = PgConnectOptions::from_str(url).map_err(StoreError::connect)?;
+                    let pool = PgPoolOptions::new()
+                        .max_connections(opts.max_connections)
+                        .acquire_timeout(opts.acquire_timeout)
+                        .connect_with(conn)
+                        .await
+                        .map_err(StoreError::connect)?;
+                    let group = journal::postgres::GroupCommit::start(pool.clone());
+                    let p = Pool::Postgres(pool);
+                    (p.clone(), p.clone(), p.clone(), p, None, Some(group))
+                }
+            };
         Ok(Store {
             pool,
             writer,
             journal,
             journal_writer,
             journal_thread,
+            group_commit,
+            activity: Default::default(),
         })
     }
 

@@ -1,13 +1,12 @@
 //! The inbound path (ARCHITECTURE.md, "Inbound"): Meta's webhooks are verified over their raw
-//! bytes, appended to the journal with group commit and acknowledged; nothing is parsed on that
-//! path. The [`projector`] applies journaled bodies in order, idempotently; the [`media`] worker
+//! bytes, appended to the store's journal (`Store::append_webhook`, group-committed there) and
+//! acknowledged; nothing is parsed on that path. The [`projector`] applies journaled bodies in order, idempotently; the [`media`] worker
 //! downloads what customers sent.
 //!
 //! Nothing acknowledged is lost: the 200 is sent only after the journal transaction committed.
 //! A signed body that does not parse is still journaled and acknowledged (Meta would otherwise
 //! retry it for seven days) and shows up as a dead letter.
 
-pub mod journal_writer;
 pub mod media;
 pub mod project;
 pub mod projector;
@@ -106,7 +105,7 @@ async fn journal(state: &AppState, headers: &HeaderMap, body: Bytes) -> Response
         return StatusCode::UNAUTHORIZED.into_response();
     };
     let hook = NewWebhook::new(UnixMs::now().0, sig.to_owned(), app_id, body.to_vec());
-    match state.inbound.journal.append(hook).await {
+    match state.store.append_webhook(hook).await {
         Ok(_) => {
             // Meta's retries (byte-identical bodies) are recognised when projected.
             metrics::counter!("switchboard_webhook_accepted_total").increment(1);
@@ -115,7 +114,7 @@ async fn journal(state: &AppState, headers: &HeaderMap, body: Bytes) -> Response
         }
         Err(e) => {
             // Not acknowledged: Meta retries, so nothing is lost.
-            tracing::error!(error = %e, "webhook could not be journaled; answering 503 so Meta retries");
+            tracing::error!(error = %crate::error::error_chain(&e), "webhook could not be journaled; answering 503 so Meta retries");
             StatusCode::SERVICE_UNAVAILABLE.into_response()
         }
     }
@@ -139,16 +138,15 @@ pub async fn count_response(response: Response) -> Response {
     response
 }
 
-/// What the intake needs: the app secrets to try, the journal writer, and the projector's bell.
+/// What the intake needs: the app secrets to try, and the projector's bell.
 pub struct Inbound {
     /// (app id, secret) per distinct app secret; a body is accepted if any verifies it.
     secrets: Vec<(Option<String>, Vec<u8>)>,
-    pub journal: journal_writer::JournalWriter,
     pub projector_wake: std::sync::Arc<tokio::sync::Notify>,
 }
 
 impl Inbound {
-    pub fn new(config: &crate::Config, journal: journal_writer::JournalWriter) -> Self {
+    pub fn new(config: &crate::Config) -> Self {
         let secrets = config
             .app_secrets()
             .into_iter()
@@ -156,7 +154,6 @@ impl Inbound {
             .collect();
         Inbound {
             secrets,
-            journal,
             projector_wake: Default::default(),
         }
     }

@@ -12,7 +12,6 @@ use switchboard_store::{Journaled, KeywordSeen, Store, StoreError};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-use super::journal_writer::IntakeActivity;
 use super::project::{ProjectCtx, project};
 
 /// Most ops in one projection transaction.
@@ -25,7 +24,7 @@ pub struct Projector {
     wake: Arc<Notify>,
     /// The intake's activity: acknowledging Meta comes first, so the projector waits (a
     /// little) while the intake has work — they share the CPU, and on SQLite the disk.
-    intake: Arc<IntakeActivity>,
+    intake: Arc<switchboard_store::JournalActivity>,
     /// `intake.appended` when the projector last looked.
     seen: Arc<AtomicU64>,
     /// Rung when a template's status, category or quality changed, so the registry pulls the
@@ -56,7 +55,7 @@ impl Projector {
         store: Store,
         ctx: ProjectCtx,
         wake: Arc<Notify>,
-        intake: Arc<IntakeActivity>,
+        intake: Arc<switchboard_store::JournalActivity>,
         templates_changed: Arc<Notify>,
         events: crate::events::EventBus,
     ) -> Self {

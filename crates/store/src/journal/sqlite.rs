@@ -21,13 +21,14 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags, params};
 use tokio::sync::oneshot;
 
+use super::{
+    Appended, COUNT_DELIVERY, MARK_DUPLICATE, MARK_PROJECTED, Mark, NewWebhook, REPLAY, stopped,
+};
 use crate::StoreError;
 use crate::error::sqlite_journal_error;
-use crate::inbound::{COUNT_DELIVERY, MARK_DUPLICATE, MARK_PROJECTED, REPLAY};
-use crate::journal::NewWebhook;
 
-/// Most commands in one transaction.
-const MAX_COMMANDS: usize = 256;
+/// Most commands in one transaction (one body each, for appends).
+const MAX_COMMANDS: usize = 512;
 /// The write-ahead log size (pages) at which the writer checkpoints itself, inside a commit.
 /// SQLite's default is 1,000 (4 MiB): at tens of thousands of webhooks a second that was several
 /// times a second, each a stall of the acknowledgements waiting on that commit.
@@ -38,17 +39,8 @@ const CHECKPOINT_EVERY: Duration = Duration::from_millis(20);
 const INSERT: &str = "INSERT INTO webhook_journal (received_at_ms, dedupe_key, signature, app_id, body) \
      VALUES (?1, ?2, ?3, ?4, ?5)";
 
-/// A journal row the projector is done with.
-pub(crate) struct Mark {
-    pub id: i64,
-    /// Set for a dead letter.
-    pub error: Option<String>,
-    /// Set for a byte-identical copy of an earlier row.
-    pub duplicate_of: Option<i64>,
-}
-
 enum Command {
-    Append(Vec<NewWebhook>),
+    Append(NewWebhook),
     /// Rows marked projected at the time given.
     Mark(Vec<Mark>, i64),
     Replay(i64, i64),
@@ -59,11 +51,32 @@ enum Command {
 }
 
 enum Output {
-    Appended(Vec<i64>),
+    Appended(i64),
     Changed(u64),
 }
 
-type Reply = oneshot::Sender<Result<Output, StoreError>>;
+/// Where a command's result goes: an append's caller wants its id, the others the output.
+enum Reply {
+    Output(oneshot::Sender<Result<Output, StoreError>>),
+    Id(oneshot::Sender<Result<i64, StoreError>>),
+}
+
+impl Reply {
+    fn send(self, result: Result<Output, StoreError>) {
+        // A caller that went away (a client hung up) no longer needs the answer.
+        match self {
+            Reply::Output(tx) => {
+                let _ = tx.send(result);
+            }
+            Reply::Id(tx) => {
+                let _ = tx.send(result.and_then(|o| match o {
+                    Output::Appended(id) => Ok(id),
+                    Output::Changed(_) => Err(stopped()),
+                }));
+            }
+        }
+    }
+}
 
 /// The handle the [`crate::Store`] keeps (cheap to clone). The thread ends when the last handle
 /// is dropped.
@@ -115,15 +128,19 @@ impl JournalThread {
 
     async fn call(&self, command: Command) -> Result<Output, StoreError> {
         let (reply, rx) = oneshot::channel();
-        self.tx.send((command, reply)).map_err(|_| stopped())?;
+        self.tx
+            .send((command, Reply::Output(reply)))
+            .map_err(|_| stopped())?;
         rx.await.map_err(|_| stopped())?
     }
 
-    pub(crate) async fn append(&self, batch: Vec<NewWebhook>) -> Result<Vec<i64>, StoreError> {
-        match self.call(Command::Append(batch)).await? {
-            Output::Appended(v) => Ok(v),
-            Output::Changed(_) => Err(stopped()),
-        }
+    /// Queues one body; the receiver answers with its id once its group committed.
+    pub(crate) fn append(&self, hook: NewWebhook) -> Result<Appended, StoreError> {
+        let (reply, rx) = oneshot::channel();
+        self.tx
+            .send((Command::Append(hook), Reply::Id(reply)))
+            .map_err(|_| stopped())?;
+        Ok(rx)
     }
 
     pub(crate) async fn mark(&self, rows: Vec<Mark>, now_ms: i64) -> Result<(), StoreError> {
@@ -172,10 +189,6 @@ static COUNT: LazyLock<String> = LazyLock::new(|| sqlite(COUNT_DELIVERY));
 static DUPLICATE: LazyLock<String> = LazyLock::new(|| sqlite(MARK_DUPLICATE));
 static REPLAY_ROWS: LazyLock<String> = LazyLock::new(|| sqlite(REPLAY));
 
-fn stopped() -> StoreError {
-    StoreError::Journal("its writer thread has stopped".into())
-}
-
 fn open(path: &PathBuf) -> rusqlite::Result<Connection> {
     let conn = Connection::open_with_flags(
         path,
@@ -223,13 +236,13 @@ fn writer(
         match result {
             Ok(outputs) => {
                 for ((_, reply), output) in commands.drain(..).zip(outputs) {
-                    let _ = reply.send(output);
+                    reply.send(output);
                 }
             }
             Err(text) => {
                 tracing::error!(error = %text, "journal write failed");
                 for (_, reply) in commands.drain(..) {
-                    let _ = reply.send(Err(StoreError::Journal(text.clone())));
+                    reply.send(Err(StoreError::Journal(text.clone())));
                 }
             }
         }
@@ -242,50 +255,77 @@ fn writer(
     // Commands sent after a shutdown get "stopped" when their reply is dropped with `rx`.
 }
 
-/// Runs the commands in ONE transaction (one commit, one `fsync`), each in a savepoint of its
-/// own: a command that fails gets its error and changes nothing, the others go on. The outer
-/// error is for the transaction itself (begin or commit), which fails them all.
+/// Runs the commands in ONE transaction (one commit, one `fsync`). The appends go first,
+/// together in one savepoint (one body each, so per-body savepoints would double the statements
+/// on the hot path); should that fail, each is retried in a savepoint of its own. Every other
+/// command has its own savepoint. A command that fails gets its error and changes nothing, the
+/// others go on. The outer error is for the transaction itself (begin or commit), which fails
+/// them all. Outputs are in the commands' order.
 fn apply(
     conn: &mut Connection,
     commands: &[(Command, Reply)],
 ) -> rusqlite::Result<Vec<Result<Output, StoreError>>> {
     let mut tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-    let mut outputs = Vec::with_capacity(commands.len());
-    for (command, _) in commands {
+    let mut outputs: Vec<Option<Result<Output, StoreError>>> =
+        commands.iter().map(|_| None).collect();
+    let appends: Vec<usize> = (0..commands.len())
+        .filter(|i| matches!(commands[*i].0, Command::Append(_)))
+        .collect();
+    if !appends.is_empty() {
+        metrics::histogram!("switchboard_journal_batch_size").record(appends.len() as f64);
+        let mut sp = tx.savepoint()?;
+        let together: rusqlite::Result<Vec<Output>> =
+            appends.iter().map(|i| run(&sp, &commands[*i].0)).collect();
+        match together {
+            Ok(outs) => {
+                sp.commit()?;
+                for (i, out) in appends.iter().zip(outs) {
+                    outputs[*i] = Some(Ok(out));
+                }
+            }
+            Err(e) => {
+                sp.rollback()?;
+                drop(sp);
+                tracing::warn!(error = %e, "a journal group failed; appending its bodies one by one");
+            }
+        }
+    }
+    for (i, (command, _)) in commands.iter().enumerate() {
+        if outputs[i].is_some() {
+            continue;
+        }
         let mut sp = tx.savepoint()?;
         match run(&sp, command) {
             Ok(out) => {
                 sp.commit()?;
-                outputs.push(Ok(out));
+                outputs[i] = Some(Ok(out));
             }
             Err(e) => {
                 sp.rollback()?;
                 drop(sp);
                 tracing::error!(error = %e, "journal command failed");
-                outputs.push(Err(sqlite_journal_error(e)));
+                outputs[i] = Some(Err(sqlite_journal_error(e)));
             }
         }
     }
     tx.commit()?;
-    Ok(outputs)
+    Ok(outputs
+        .into_iter()
+        .map(|o| o.unwrap_or_else(|| Err(stopped())))
+        .collect())
 }
 
 fn run(tx: &Connection, command: &Command) -> rusqlite::Result<Output> {
     Ok(match command {
-        Command::Append(batch) => {
-            let mut insert = tx.prepare_cached(INSERT)?;
-            let mut ids = Vec::with_capacity(batch.len());
-            for hook in batch {
-                insert.execute(params![
-                    hook.received_at_ms,
-                    hook.dedupe_key,
-                    hook.signature,
-                    hook.app_id,
-                    hook.body
-                ])?;
-                ids.push(tx.last_insert_rowid());
-            }
-            Output::Appended(ids)
+        Command::Append(hook) => {
+            tx.prepare_cached(INSERT)?.execute(params![
+                hook.received_at_ms,
+                hook.dedupe_key,
+                hook.signature,
+                hook.app_id,
+                hook.body
+            ])?;
+            Output::Appended(tx.last_insert_rowid())
         }
         Command::Mark(rows, now_ms) => {
             for row in rows {
