@@ -242,6 +242,18 @@ impl Emulator {
         self.0.wake.notify_one();
     }
 
+    /// Settles the emulator as of its clock, deterministically: runs every event due now and
+    /// waits until every webhook emitted so far (and by what those events did) has been
+    /// delivered and answered. Left for later: events not due yet and scheduled redeliveries.
+    pub async fn flush(&self) {
+        loop {
+            self.webhooks_delivered().await;
+            if self.run_due() == 0 {
+                return;
+            }
+        }
+    }
+
     /// Runs every event due now; returns how many ran.
     pub fn run_due(&self) -> usize {
         let _one_at_a_time = self.0.running.lock().unwrap_or_else(|e| e.into_inner());

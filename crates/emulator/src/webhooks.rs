@@ -79,6 +79,8 @@ pub struct Outgoing {
     pub queued: AtomicU64,
     /// Delivery attempts running now.
     pub in_flight: AtomicU64,
+    /// Rung whenever `queued` and `in_flight` both reach zero.
+    pub idle: tokio::sync::Notify,
     pub verified: tokio::sync::Mutex<bool>,
     pub semaphore: Arc<Semaphore>,
     pub http: reqwest::Client,
@@ -99,6 +101,7 @@ impl Outgoing {
             delivered: AtomicU64::new(0),
             queued: AtomicU64::new(0),
             in_flight: AtomicU64::new(0),
+            idle: tokio::sync::Notify::new(),
             verified: tokio::sync::Mutex::new(false),
             semaphore: Arc::new(Semaphore::new(concurrency.max(1))),
             http,
@@ -121,6 +124,7 @@ impl Emulator {
         self.0.outgoing.queued.fetch_add(1, Ordering::SeqCst);
         if self.0.outgoing.tx.send(update).is_err() {
             self.0.outgoing.queued.fetch_sub(1, Ordering::SeqCst);
+            self.ring_if_idle();
         }
     }
 
@@ -128,6 +132,26 @@ impl Emulator {
     pub fn webhooks_idle(&self) -> bool {
         self.0.outgoing.queued.load(Ordering::SeqCst) == 0
             && self.0.outgoing.in_flight.load(Ordering::SeqCst) == 0
+    }
+
+    fn ring_if_idle(&self) {
+        if self.webhooks_idle() {
+            self.0.outgoing.idle.notify_waiters();
+        }
+    }
+
+    /// Waits until nothing is waiting to be batched and no POST is in flight.
+    pub async fn webhooks_delivered(&self) {
+        loop {
+            let rung = self.0.outgoing.idle.notified();
+            tokio::pin!(rung);
+            // Registered before the check, so a ring between the two is not missed.
+            rung.as_mut().enable();
+            if self.webhooks_idle() {
+                return;
+            }
+            rung.await;
+        }
     }
 
     /// The batching loop: waits for an update, gathers more for the batch window, then hands
@@ -146,6 +170,7 @@ impl Emulator {
                             .outgoing
                             .queued
                             .fetch_sub(h.updates as u64, Ordering::SeqCst);
+                        self.ring_if_idle();
                         continue;
                     }
                 }
@@ -168,6 +193,7 @@ impl Emulator {
                     .outgoing
                     .queued
                     .fetch_sub(batch.updates as u64, Ordering::SeqCst);
+                self.ring_if_idle();
                 self.0.outgoing.log(
                     DeliveryRecord {
                         batch_id: batch.id,
@@ -193,6 +219,7 @@ impl Emulator {
                 .outgoing
                 .queued
                 .fetch_sub(batch.updates as u64, Ordering::SeqCst);
+            self.ring_if_idle();
             if rand::random::<f64>() < cfg.duplicate_rate {
                 self.spawn_delivery(batch, 0);
             }
@@ -202,6 +229,7 @@ impl Emulator {
                     .outgoing
                     .queued
                     .fetch_sub(h.updates as u64, Ordering::SeqCst);
+                self.ring_if_idle();
             }
         }
     }
@@ -318,6 +346,7 @@ impl Emulator {
             em.deliver(batch, attempt).await;
             drop(permit);
             em.0.outgoing.in_flight.fetch_sub(1, Ordering::SeqCst);
+            em.ring_if_idle();
         });
     }
 

@@ -180,21 +180,12 @@ impl Harness {
         self.settle().await;
     }
 
-    /// Waits until the emulator has nothing waiting or in flight to the receiver (bounded).
+    /// Runs what is due and waits until the emulator has nothing waiting or in flight to the
+    /// receiver (bounded).
     pub async fn settle(&self) {
-        let mut idle_checks = 0;
-        for _ in 0..500 {
-            tokio::time::sleep(Duration::from_millis(5)).await;
-            idle_checks = if self.em.webhooks_idle() {
-                idle_checks + 1
-            } else {
-                0
-            };
-            if idle_checks >= 3 {
-                return;
-            }
-        }
-        panic!("webhooks did not settle within 2.5 s");
+        tokio::time::timeout(Duration::from_millis(2_500), self.em.flush())
+            .await
+            .expect("webhooks settled within 2.5 s");
     }
 
     /// POSTs raw JSON to /messages and returns (status, body).

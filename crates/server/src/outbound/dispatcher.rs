@@ -4,22 +4,26 @@
 //! in flight (Meta answers in 100–300 ms, so a number at 1,000/s needs hundreds at once), and
 //! records outcomes in batches (one commit for many messages, like the webhook journal).
 //!
-//! What a failure means is decided in `domain::pacing::after_failure`; this file only applies it.
+//! When a message may go is the [`Pacer`]'s (see `pacer.rs` for where every part of pacing
+//! lives); what a failure means is decided in `domain::pacing::after_failure`; this file only
+//! applies them. [`Dispatcher::run`] and the tests' [`Dispatcher::run_once`] send a claimed batch
+//! with the same function, [`Dispatcher::dispatch`].
 //! An auth or account error pauses the number and records an alert: sending more would only
 //! fail the same way and can hurt the account.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use secrecy::SecretString;
 use switchboard_domain::UnixMs;
-use switchboard_domain::pacing::{AfterFailure, Failure, Gcra, RetryPolicy, after_failure};
+use switchboard_domain::pacing::{AfterFailure, Failure, RetryPolicy, after_failure};
 use switchboard_graph::{GraphCallError, GraphClient};
 use switchboard_store::{Claimed, Outcome, Store, StoreError};
 use tokio::sync::{Mutex, Notify, Semaphore, mpsc};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
+
+use super::pacer::Pacer;
 
 const LEASE_MS: i64 = 15_000;
 const RENEW_EVERY: Duration = Duration::from_secs(3);
@@ -54,10 +58,7 @@ struct Inner {
 }
 
 struct PaceState {
-    slots: Gcra,
-    /// The instant the slot clock counts from (slots are milliseconds after it).
-    epoch: Instant,
-    pairs: HashMap<String, Gcra>,
+    pacer: Pacer,
     held: bool,
     paused: bool,
     renewed: Option<Instant>,
@@ -74,6 +75,11 @@ impl Dispatcher {
         wake: Arc<Notify>,
     ) -> Self {
         let in_flight = Arc::new(Semaphore::new(pacing.max_in_flight));
+        let pacer = Pacer::new(
+            pacing.throughput_mps,
+            pacing.pair_interval_ms,
+            pacing.pair_burst,
+        );
         Dispatcher {
             inner: Arc::new(Inner {
                 store,
@@ -84,9 +90,7 @@ impl Dispatcher {
                 pacing,
                 in_flight,
                 pace: Mutex::new(PaceState {
-                    slots: Gcra::default(),
-                    epoch: Instant::now(),
-                    pairs: HashMap::new(),
+                    pacer,
                     held: false,
                     paused: false,
                     renewed: None,
@@ -130,7 +134,8 @@ impl Dispatcher {
     }
 
     /// Claims what is due at `now`, sends it all and records the outcomes; returns how many
-    /// messages were claimed. Tests drive the dispatcher with this (and their own `now`).
+    /// messages were claimed. Tests drive the dispatcher with this (and their own `now`): the
+    /// batch goes through [`Dispatcher::dispatch`], as in [`Dispatcher::run`].
     pub async fn run_once(&self, now: UnixMs) -> Result<usize, StoreError> {
         if !self.ensure_lease(true).await? {
             return Ok(0);
@@ -142,30 +147,51 @@ impl Dispatcher {
             .claim_outbound(&self.inner.number, now.0, limit)
             .await?;
         let n = rows.len();
-        let mut tasks = Vec::with_capacity(n);
+        let (tx, mut rx) = mpsc::channel::<Outcome>(n.max(1));
+        self.dispatch(rows, now, Some(now), &tx).await;
+        drop(tx);
+        // Every call's task holds a sender until its outcome is in: the channel ends with them.
         let mut outcomes = Vec::with_capacity(n);
-        for row in rows {
-            match self.pace(&row, now).await {
-                Err(o) => outcomes.push(o),
-                Ok(at) => {
-                    tokio::time::sleep_until(at).await;
-                    let permit = self.inner.in_flight.clone().acquire_owned().await;
-                    let me = self.clone();
-                    tasks.push(tokio::spawn(async move {
-                        let o = me.send(row, now).await;
-                        drop(permit);
-                        o
-                    }));
-                }
-            }
-        }
-        for t in tasks {
-            if let Ok(o) = t.await {
-                outcomes.push(o);
-            }
+        while let Some(o) = rx.recv().await {
+            outcomes.push(o);
         }
         self.inner.store.record_outcomes(&outcomes, now.0).await?;
         Ok(n)
+    }
+
+    /// Paces a claimed batch and starts its calls: each row waits for its slot and a permit,
+    /// then is sent in a task of its own; every outcome (also of rows put back without a call)
+    /// goes to `out`. Returns once every call has started. `send_at` fixes the time the calls
+    /// count from (tests); `None` is the clock at each call.
+    async fn dispatch(
+        &self,
+        rows: Vec<Claimed>,
+        now: UnixMs,
+        send_at: Option<UnixMs>,
+        out: &mpsc::Sender<Outcome>,
+    ) {
+        for row in rows {
+            match self.pace(&row, now).await {
+                Err(o) => {
+                    let _ = out.send(o).await;
+                }
+                Ok(at) => {
+                    // Claimed rows are ours until recorded, so stopping here is safe: the
+                    // rest are handed back by the next holder of the lease.
+                    tokio::time::sleep_until(at).await;
+                    let Ok(permit) = self.inner.in_flight.clone().acquire_owned().await else {
+                        break;
+                    };
+                    let me = self.clone();
+                    let out = out.clone();
+                    tokio::spawn(async move {
+                        let o = me.send(row, send_at.unwrap_or_else(UnixMs::now)).await;
+                        let _ = out.send(o).await;
+                        drop(permit);
+                    });
+                }
+            }
+        }
     }
 
     /// Sends until `stop`: claims as permits free up, paces, sends concurrently and hands
@@ -242,28 +268,7 @@ impl Dispatcher {
                 }
                 continue;
             }
-            for row in rows {
-                match self.pace(&row, now).await {
-                    Err(o) => {
-                        let _ = tx.send(o).await;
-                    }
-                    Ok(at) => {
-                        // Claimed rows are ours until recorded, so stopping here is safe: the
-                        // rest are handed back by the next holder of the lease.
-                        tokio::time::sleep_until(at).await;
-                        let Ok(permit) = self.inner.in_flight.clone().acquire_owned().await else {
-                            break;
-                        };
-                        let me = self.clone();
-                        let tx = tx.clone();
-                        tokio::spawn(async move {
-                            let o = me.send(row, UnixMs::now()).await;
-                            let _ = tx.send(o).await;
-                            drop(permit);
-                        });
-                    }
-                }
-            }
+            self.dispatch(rows, now, None, &tx).await;
         }
         renewer.abort();
         // Let calls in flight finish and their outcomes be written.
@@ -278,36 +283,11 @@ impl Dispatcher {
             .await;
     }
 
-    /// The instant this message may go (the number's next slot), or an outcome that puts it
-    /// back without an attempt (the customer's pair rate says later; the number is paused).
+    /// The instant this message may go, or the outcome that puts it back (see [`Pacer`]).
     async fn pace(&self, row: &Claimed, now: UnixMs) -> Result<Instant, Outcome> {
-        let p = &self.inner.pacing;
         let mut st = self.inner.pace.lock().await;
-        if st.paused {
-            return Err(Outcome::Deferred {
-                id: row.id,
-                attempt: row.attempts,
-                at_ms: now.0,
-            });
-        }
-        let now_f = now.0 as f64;
-        if st.pairs.len() > 100_000 {
-            st.pairs.retain(|_, g| !g.is_idle(now_f));
-        }
-        let pair = st.pairs.entry(row.recipient.clone()).or_default();
-        if let Err(next) = pair.try_take(now_f, p.pair_interval_ms as f64, p.pair_burst) {
-            return Err(Outcome::Deferred {
-                id: row.id,
-                attempt: row.attempts,
-                at_ms: next.ceil() as i64,
-            });
-        }
-        let interval = 1000.0 / f64::from(p.throughput_mps.max(1));
-        let since = st.epoch.elapsed().as_secs_f64() * 1000.0;
-        // Up to 50 ms of slots missed while claiming are made up: a burst Meta's per-second
-        // throughput window absorbs.
-        let slot = st.slots.reserve(since, interval, 50.0);
-        Ok(st.epoch + Duration::from_secs_f64(slot.max(0.0) / 1000.0))
+        let paused = st.paused;
+        st.pacer.next(row, now, paused)
     }
 
     /// One call to Meta and what it means for the message.

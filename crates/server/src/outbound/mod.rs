@@ -1,10 +1,11 @@
 //! The outbound path (ARCHITECTURE.md, "Outbound"): a send request is read in Meta's own shape
 //! (so an integrator has nothing new to learn), checked by the send policy and queued in one
-//! transaction ([`Store::submit_sends`]); a [`dispatcher`] per number sends it, paced, and
-//! records what Meta answered. Status webhooks then advance the message like any other.
+//! transaction ([`submit`], the one send service); a [`dispatcher`] per number sends it, paced
+//! ([`pacer`]), and records what Meta answered. Status webhooks then advance the message like any other.
 
 pub mod dispatcher;
 pub mod links;
+pub mod pacer;
 pub mod submit;
 pub mod templates;
 

@@ -30,28 +30,6 @@ fn campaign(recipients: &[&str]) -> Value {
 }
 
 impl TestApp {
-    async fn with_template(&self, admin: &str) {
-        let cfg = self.em.config();
-        let graph = switchboard_graph::GraphClient::new(
-            &self.emulator.base_url,
-            &cfg.api_version,
-            Duration::from_secs(5),
-        );
-        graph
-            .create_template(
-                &cfg.waba_id,
-                &secrecy::SecretString::from(cfg.access_token.clone()),
-                &template(),
-            )
-            .await
-            .unwrap();
-        self.em.advance(Duration::from_secs(31));
-        let r = self
-            .post_json("/api/v1/templates/sync", admin, &json!({}), &[])
-            .await;
-        assert_eq!(r.status(), 200);
-    }
-
     async fn start_campaign(&self, admin: &str, body: &Value) -> Value {
         let r = self.post_json("/api/v1/campaigns", admin, body, &[]).await;
         let status = r.status();
@@ -74,7 +52,7 @@ async fn a_campaign_reaches_its_audience_and_reports_progress_live(db: TestDatab
     let app = TestApp::spawn(db).await;
     let admin = app.key(Role::Admin).await;
     let agent = app.key(Role::Agent).await;
-    app.with_template(&admin).await;
+    app.approved_template(template(), &admin).await;
 
     // One customer opted out earlier: the campaign counts them as refused.
     let earlier = app
@@ -187,7 +165,7 @@ async fn pause_resume_cancel_schedule_and_an_opt_out_after_queueing(db: TestData
     let backend = db.backend;
     let app = TestApp::spawn(db).await;
     let admin = app.key(Role::Admin).await;
-    app.with_template(&admin).await;
+    app.approved_template(template(), &admin).await;
 
     // Paused before anything went: nothing is claimed until it is resumed.
     let c = app
@@ -300,7 +278,7 @@ async fn pause_resume_cancel_schedule_and_an_opt_out_after_queueing(db: TestData
 async fn a_campaign_pauses_itself_when_the_number_turns_red() {
     let app = TestApp::spawn(sqlite()).await;
     let admin = app.key(Role::Admin).await;
-    app.with_template(&admin).await;
+    app.approved_template(template(), &admin).await;
     let c = app
         .start_campaign(&admin, &campaign(&["16505554001", "16505554002"]))
         .await;
@@ -328,7 +306,7 @@ async fn a_customers_stop_blocks_the_next_campaign_message_and_is_confirmed(db: 
     let backend = db.backend;
     let app = TestApp::spawn(db).await;
     let admin = app.key(Role::Admin).await;
-    app.with_template(&admin).await;
+    app.approved_template(template(), &admin).await;
     let c = app
         .start_campaign(&admin, &campaign(&["16505555001", "16505555002"]))
         .await;

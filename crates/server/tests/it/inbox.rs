@@ -25,56 +25,22 @@ async fn two_agents_one_conversation_and_no_overriding(db: TestDatabase) {
     let reply = json!({"type": "text", "text": {"body": "Hi! Ann here."}});
 
     // Nobody holds it: replying needs a claim first.
-    let (status, code, _) = error_code(
-        app.act(
-            &a,
-            &format!("/api/v1/conversations/{conv}/reply"),
-            reply.clone(),
-        )
-        .await,
-    )
-    .await;
+    let (status, code, _) = error_code(app.replies(&a, conv, reply.clone()).await).await;
     assert_eq!(
         (status, code.as_str()),
         (409, "not_assigned"),
         "{backend:?}"
     );
     // Ann claims; Bob's claim loses and says who holds it.
-    assert_eq!(
-        app.act(
-            &a,
-            &format!("/api/v1/conversations/{conv}/claim"),
-            json!({})
-        )
-        .await
-        .status(),
-        200
-    );
-    let (status, code, message) = error_code(
-        app.act(
-            &b,
-            &format!("/api/v1/conversations/{conv}/claim"),
-            json!({}),
-        )
-        .await,
-    )
-    .await;
+    assert_eq!(app.claims(&a, conv).await.status(), 200);
+    let (status, code, message) = error_code(app.claims(&b, conv).await).await;
     assert_eq!((status, code.as_str()), (409, "assigned_to_other"));
     assert!(message.contains("Ann"), "{message}");
 
     // A reply goes to the conversation's customer, whatever the body says.
     let mut elsewhere = reply.clone();
     elsewhere["to"] = json!("+16505559999");
-    assert_eq!(
-        app.act(
-            &a,
-            &format!("/api/v1/conversations/{conv}/reply"),
-            elsewhere
-        )
-        .await
-        .status(),
-        202
-    );
+    assert_eq!(app.replies(&a, conv, elsewhere).await.status(), 202);
     assert_eq!(app.dispatcher.run_once(UnixMs::now()).await.unwrap(), 1);
     assert_eq!(app.em.outbox()[0].to.as_deref(), Some("+16505550501"));
 
@@ -88,9 +54,9 @@ async fn two_agents_one_conversation_and_no_overriding(db: TestDatabase) {
         .await;
     assert_eq!(r.status(), 202, "{backend:?}");
     let (status, code, message) = error_code(
-        app.act(
+        app.replies(
             &b,
-            &format!("/api/v1/conversations/{conv}/reply"),
+            conv,
             json!({"type": "text", "text": {"body": "Bob here"}}),
         )
         .await,
@@ -107,36 +73,17 @@ async fn two_agents_one_conversation_and_no_overriding(db: TestDatabase) {
     app.settle().await;
     let mut late =
         json!({"type": "text", "text": {"body": "Anything else?"}, "seen_message_id": seen});
-    let (status, code, _) = error_code(
-        app.act(
-            &a,
-            &format!("/api/v1/conversations/{conv}/reply"),
-            late.clone(),
-        )
-        .await,
-    )
-    .await;
+    let (status, code, _) = error_code(app.replies(&a, conv, late.clone()).await).await;
     assert_eq!(
         (status, code.as_str()),
         (422, "thread_changed"),
         "{backend:?}"
     );
     late["confirm"] = json!(true);
-    assert_eq!(
-        app.act(&a, &format!("/api/v1/conversations/{conv}/reply"), late)
-            .await
-            .status(),
-        202
-    );
+    assert_eq!(app.replies(&a, conv, late).await.status(), 202);
 
     // Bob takes over explicitly: recorded, and Ann is told.
-    let r = app
-        .act(
-            &b,
-            &format!("/api/v1/conversations/{conv}/take-over"),
-            json!({}),
-        )
-        .await;
+    let r = app.takes_over(&b, conv).await;
     let v: Value = r.json().await.unwrap();
     assert_eq!(
         (v["assignee"].as_i64(), v["previous_name"].as_str()),
@@ -156,15 +103,7 @@ async fn two_agents_one_conversation_and_no_overriding(db: TestDatabase) {
         me["taken_over_from_you"][0]["conversation_id"], conv,
         "{me}"
     );
-    let (status, code, _) = error_code(
-        app.act(
-            &a,
-            &format!("/api/v1/conversations/{conv}/reply"),
-            reply.clone(),
-        )
-        .await,
-    )
-    .await;
+    let (status, code, _) = error_code(app.replies(&a, conv, reply.clone()).await).await;
     assert_eq!((status, code.as_str()), (409, "not_assignee"));
     // Bob transfers it back; only the holder can.
     let (status, _, _) = error_code(
@@ -471,16 +410,7 @@ async fn every_open_inbox_hears_new_messages_hand_changes_and_typing_live() {
     assert_eq!(name, "message", "{v}");
     let conv = v["conversation_id"].as_i64().unwrap();
 
-    assert_eq!(
-        app.act(
-            &b,
-            &format!("/api/v1/conversations/{conv}/claim"),
-            json!({})
-        )
-        .await
-        .status(),
-        200
-    );
+    assert_eq!(app.claims(&b, conv).await.status(), 200);
     let (name, v) = next_event(&mut sse, &mut buf).await;
     assert_eq!(
         (name.as_str(), v["data"]["assignee"].as_i64()),
@@ -534,8 +464,7 @@ async fn two_claims_at_the_same_moment_cannot_both_win(db: TestDatabase) {
         let conv = app.get_json("/api/v1/conversations", &key).await["data"][0]["id"]
             .as_i64()
             .unwrap();
-        let path = format!("/api/v1/conversations/{conv}/claim");
-        let (ra, rb) = tokio::join!(app.act(&a, &path, json!({})), app.act(&b, &path, json!({})));
+        let (ra, rb) = tokio::join!(app.claims(&a, conv), app.claims(&b, conv));
         let wins = [ra.status(), rb.status()]
             .iter()
             .filter(|s| s.as_u16() == 200)

@@ -42,26 +42,6 @@ fn utility_send(to: &str) -> Value {
 }
 
 impl TestApp {
-    /// Creates `template` at the emulator, lets its review finish, and pulls templates.
-    async fn approved_template(&self, template: Value, admin: &str) {
-        let cfg = self.em.config();
-        let token = secrecy::SecretString::from(cfg.access_token.clone());
-        let graph = switchboard_graph::GraphClient::new(
-            &self.emulator.base_url,
-            &cfg.api_version,
-            Duration::from_secs(5),
-        );
-        graph
-            .create_template(&cfg.waba_id, &token, &template)
-            .await
-            .unwrap();
-        self.em.advance(Duration::from_secs(31));
-        let r = self
-            .post_json("/api/v1/templates/sync", admin, &json!({}), &[])
-            .await;
-        assert_eq!(r.status(), 200);
-    }
-
     async fn send(&self, key: &str, body: &Value) -> Value {
         let r = self.post_json("/api/v1/messages", key, body, &[]).await;
         let status = r.status();

@@ -1,10 +1,15 @@
 //! `TestApp`: a running Switchboard on port 0 over a fresh database, wired to an emulator of
 //! Meta's API that delivers real signed webhooks to it, and a client for both.
 
+mod agents;
+mod templates;
+
+pub use agents::Session;
+
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use switchboard_domain::{Role, UnixMs};
+use switchboard_domain::Role;
 use switchboard_emulator::{Emulator, EmulatorConfig, RunningEmulator};
 use switchboard_server::config::{Config, Overrides};
 use switchboard_server::inbound::media::MediaWorker;
@@ -236,15 +241,9 @@ impl TestApp {
 
     /// Waits until the emulator has delivered everything (bounded), then projects it all.
     pub async fn settle(&self) {
-        let mut idle = 0;
-        for _ in 0..1000 {
-            tokio::time::sleep(Duration::from_millis(5)).await;
-            idle = if self.em.webhooks_idle() { idle + 1 } else { 0 };
-            if idle >= 3 {
-                break;
-            }
-        }
-        assert!(self.em.webhooks_idle(), "webhooks did not settle");
+        tokio::time::timeout(Duration::from_secs(10), self.em.flush())
+            .await
+            .expect("the emulator's webhooks were delivered");
         self.projector.drain().await.unwrap();
     }
 
@@ -270,73 +269,6 @@ impl TestApp {
         if let Some(s) = self.server.take() {
             s.await.unwrap().unwrap();
         }
-    }
-}
-
-/// A person logged in to the inbox: the session cookie, its CSRF token, the user id.
-pub struct Session {
-    pub cookie: String,
-    pub csrf: String,
-    pub id: i64,
-}
-
-impl TestApp {
-    /// A person who can log in with "a long enough password".
-    pub async fn add_user(&self, email: &str, name: &str, role: &str) -> i64 {
-        let hash = switchboard_server::agents::hash_password("a long enough password").unwrap();
-        self.store
-            .create_user(
-                &switchboard_store::NewUser {
-                    email: email.into(),
-                    name: name.into(),
-                    role: role.into(),
-                    team: Some("support".into()),
-                    password_hash: hash,
-                },
-                UnixMs::now().0,
-            )
-            .await
-            .unwrap()
-            .unwrap()
-    }
-
-    pub async fn login(&self, email: &str, password: &str) -> reqwest::Response {
-        self.http
-            .post(format!("{}/api/v1/auth/login", self.base))
-            .json(&json!({"email": email, "password": password}))
-            .send()
-            .await
-            .unwrap()
-    }
-
-    /// Logs `email` in (their password is the one `add_user` gives).
-    pub async fn session(&self, email: &str) -> Session {
-        let r = self.login(email, "a long enough password").await;
-        assert_eq!(r.status(), 200);
-        let set = r.headers()["set-cookie"].to_str().unwrap().to_owned();
-        assert!(
-            set.contains("HttpOnly") && set.contains("SameSite=Lax"),
-            "{set}"
-        );
-        let cookie = set.split(';').next().unwrap().to_owned();
-        let v: Value = r.json().await.unwrap();
-        Session {
-            cookie,
-            csrf: v["csrf_token"].as_str().unwrap().to_owned(),
-            id: v["user"]["id"].as_i64().unwrap(),
-        }
-    }
-
-    /// POSTs JSON as a logged-in person, with the CSRF token.
-    pub async fn act(&self, s: &Session, path: &str, body: Value) -> reqwest::Response {
-        self.http
-            .post(format!("{}{path}", self.base))
-            .header("cookie", &s.cookie)
-            .header("x-csrf-token", &s.csrf)
-            .json(&body)
-            .send()
-            .await
-            .unwrap()
     }
 }
 
