@@ -203,7 +203,7 @@ impl Application {
         let media = inbound::media::MediaWorker::new(
             store.clone(),
             graph.clone(),
-            config.media_dir.clone(),
+            config.media.dir.clone(),
             tokens,
         );
         let outbound = Arc::new(outbound::Outbound::new(&config));
@@ -259,7 +259,7 @@ impl Application {
             state.config.clone(),
             templates_changed,
         ));
-        let clock_follow = state.config.dev_clock_url.clone().map(|url| {
+        let clock_follow = state.config.dev.clock_url.clone().map(|url| {
             let clock = state.clock.clone();
             let bus = state.events.clone();
             move |t| {
