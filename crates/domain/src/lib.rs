@@ -5,6 +5,7 @@
 //! template lint, routing) join this crate as the issues that need them land.
 
 pub mod consent;
+pub mod conversation;
 pub mod csv;
 pub mod forecast;
 pub mod identity;

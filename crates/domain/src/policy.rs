@@ -8,7 +8,7 @@ use switchboard_cloudapi::send::OutboundContent;
 
 use crate::consent::Block;
 pub use crate::consent::Consent;
-use crate::template::{Category, TemplateDef, check_params};
+use crate::template::{Category, TemplateDef, TemplateStatus, check_params};
 use crate::time::UnixMs;
 use crate::window::{window_closes_at, window_open};
 
@@ -146,9 +146,9 @@ pub fn decide(f: &SendFacts<'_>) -> Decision {
             ),
         );
     };
-    match def.status.as_str() {
-        "APPROVED" => {}
-        "PAUSED" => {
+    match &def.status {
+        TemplateStatus::Approved => {}
+        TemplateStatus::Paused => {
             return refuse(
                 "template_paused",
                 format!(
@@ -157,7 +157,7 @@ pub fn decide(f: &SendFacts<'_>) -> Decision {
                 ),
             );
         }
-        "DISABLED" => {
+        TemplateStatus::Disabled => {
             return refuse(
                 "template_disabled",
                 format!(
@@ -172,7 +172,7 @@ pub fn decide(f: &SendFacts<'_>) -> Decision {
                 format!(
                     "Template {} is {}; only APPROVED templates can be sent.",
                     def.name,
-                    other.to_lowercase()
+                    other.as_str().to_lowercase()
                 ),
             );
         }

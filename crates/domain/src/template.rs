@@ -34,6 +34,45 @@ impl Category {
     }
 }
 
+/// A template's review state at Meta. Statuses Meta adds later are kept as they came.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TemplateStatus {
+    Approved,
+    Pending,
+    Rejected,
+    /// Paused by Meta for low quality.
+    Paused,
+    /// Disabled after repeated pauses.
+    Disabled,
+    Other(String),
+}
+
+impl TemplateStatus {
+    /// Meta's name for it, any case.
+    pub fn parse(s: &str) -> TemplateStatus {
+        match s.to_ascii_uppercase().as_str() {
+            "APPROVED" => TemplateStatus::Approved,
+            "PENDING" => TemplateStatus::Pending,
+            "REJECTED" => TemplateStatus::Rejected,
+            "PAUSED" => TemplateStatus::Paused,
+            "DISABLED" => TemplateStatus::Disabled,
+            other => TemplateStatus::Other(other.to_owned()),
+        }
+    }
+
+    /// As Meta writes it (`APPROVED`, …).
+    pub fn as_str(&self) -> &str {
+        match self {
+            TemplateStatus::Approved => "APPROVED",
+            TemplateStatus::Pending => "PENDING",
+            TemplateStatus::Rejected => "REJECTED",
+            TemplateStatus::Paused => "PAUSED",
+            TemplateStatus::Disabled => "DISABLED",
+            TemplateStatus::Other(s) => s,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum HeaderKind {
     /// A text header, with its variables (`{{1}}` or named).
@@ -50,8 +89,7 @@ pub struct TemplateDef {
     pub name: String,
     pub language: String,
     pub category: Category,
-    /// `APPROVED`, `PENDING`, `REJECTED`, `PAUSED`, `DISABLED`, …
-    pub status: String,
+    pub status: TemplateStatus,
     pub named: bool,
     pub body: String,
     pub body_vars: Vec<String>,
@@ -129,11 +167,9 @@ impl TemplateDef {
             name: v.get("name")?.as_str()?.to_owned(),
             language: v.get("language")?.as_str()?.to_owned(),
             category: Category::parse(v.get("category")?.as_str()?)?,
-            status: v
-                .get("status")
-                .and_then(Value::as_str)
-                .unwrap_or("PENDING")
-                .to_ascii_uppercase(),
+            status: TemplateStatus::parse(
+                v.get("status").and_then(Value::as_str).unwrap_or("PENDING"),
+            ),
             named: v
                 .get("parameter_format")
                 .and_then(Value::as_str)

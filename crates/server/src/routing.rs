@@ -113,7 +113,7 @@ impl Router {
                         Some(user),
                         None,
                         Hand::IfUnassigned,
-                        "routed",
+                        switchboard_domain::conversation::EventKind::Routed,
                         now.0,
                     )
                     .await?;

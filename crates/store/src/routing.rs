@@ -3,6 +3,7 @@
 //! agents who went offline, conversation status, internal notes and labels.
 
 use crate::{BeginWrite, Store, StoreError, with_pool};
+use switchboard_domain::conversation::{ConversationStatus, EventKind};
 
 /// One agent's load as routing sees it.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -113,7 +114,7 @@ impl Store {
             let held: Vec<(i64, i64)> = sqlx::query_as(OFFLINE_HELD).bind(seen_after_ms).fetch_all(&mut *tx).await?;
             for (conv, user) in &held {
                 sqlx::query(UNASSIGN).bind(conv).bind(user.to_string()).execute(&mut *tx).await?;
-                sqlx::query(EVENT).bind(conv).bind("requeued").bind(None::<i64>).bind(user).bind(None::<i64>)
+                sqlx::query(EVENT).bind(conv).bind(EventKind::Requeued.as_str()).bind(None::<i64>).bind(user).bind(None::<i64>)
                     .bind("the agent went offline").bind(now_ms).execute(&mut *tx).await?;
             }
             tx.commit().await?;
@@ -121,18 +122,18 @@ impl Store {
         })
     }
 
-    /// Sets a conversation's status (`open`, `pending`, `resolved`) and records who did it.
+    /// Sets a conversation's status and records who did it.
     pub async fn set_conversation_status(
         &self,
         conversation_id: i64,
-        status: &str,
+        status: ConversationStatus,
         actor: i64,
         now_ms: i64,
     ) -> Result<(), StoreError> {
         with_pool!(&self.writer, p => {
             let mut tx = p.begin_write().await?;
-            sqlx::query(SET_STATUS).bind(conversation_id).bind(status).execute(&mut *tx).await?;
-            sqlx::query(EVENT).bind(conversation_id).bind(status).bind(actor).bind(None::<i64>).bind(None::<i64>).bind(None::<String>).bind(now_ms)
+            sqlx::query(SET_STATUS).bind(conversation_id).bind(status.as_str()).execute(&mut *tx).await?;
+            sqlx::query(EVENT).bind(conversation_id).bind(EventKind::Status(status).as_str()).bind(actor).bind(None::<i64>).bind(None::<i64>).bind(None::<String>).bind(now_ms)
                 .execute(&mut *tx).await?;
             tx.commit().await?;
             Ok(())
@@ -148,7 +149,7 @@ impl Store {
         now_ms: i64,
     ) -> Result<(), StoreError> {
         with_pool!(&self.writer, p => {
-            sqlx::query(EVENT).bind(conversation_id).bind("note").bind(actor).bind(None::<i64>).bind(None::<i64>).bind(text).bind(now_ms)
+            sqlx::query(EVENT).bind(conversation_id).bind(EventKind::Note.as_str()).bind(actor).bind(None::<i64>).bind(None::<i64>).bind(text).bind(now_ms)
                 .execute(p).await?;
             Ok(())
         })
@@ -166,4 +167,15 @@ impl Store {
             Ok(rows.into_iter().map(|r| r.0).collect())
         })
     }
+}
+
+#[cfg(test)]
+#[test]
+fn last_assigned_counts_the_domains_hand_over_events() {
+    let listed = EventKind::HANDS_OVER
+        .iter()
+        .map(|k| format!("'{}'", k.as_str()))
+        .collect::<Vec<_>>()
+        .join(", ");
+    assert!(LOADS.contains(&format!("e.kind IN ({listed})")), "{LOADS}");
 }

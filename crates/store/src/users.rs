@@ -4,6 +4,7 @@
 //! event, so two agents claiming at once cannot both win.
 
 use serde::Serialize;
+use switchboard_domain::conversation::EventKind;
 
 use crate::{BeginWrite, Store, StoreError, with_pool};
 
@@ -72,7 +73,8 @@ pub struct Assigned {
 pub struct ConversationEvent {
     pub id: i64,
     pub conversation_id: i64,
-    pub kind: String,
+    #[sqlx(try_from = "String")]
+    pub kind: EventKind,
     pub actor_user_id: Option<i64>,
     pub previous_user_id: Option<i64>,
     pub user_id: Option<i64>,
@@ -191,7 +193,7 @@ impl Store {
         to: Option<i64>,
         actor: Option<i64>,
         hand: Hand,
-        kind: &str,
+        kind: EventKind,
         now_ms: i64,
     ) -> Result<Assigned, StoreError> {
         with_pool!(&self.writer, p => {
@@ -213,7 +215,7 @@ impl Store {
                 tx.rollback().await?;
                 return Ok(Assigned { applied: false, previous, assignee: previous });
             }
-            sqlx::query(INSERT_EVENT).bind(conversation_id).bind(kind).bind(actor).bind(previous).bind(to).bind(None::<String>).bind(now_ms)
+            sqlx::query(INSERT_EVENT).bind(conversation_id).bind(kind.as_str()).bind(actor).bind(previous).bind(to).bind(None::<String>).bind(now_ms)
                 .execute(&mut *tx).await?;
             tx.commit().await?;
             Ok(Assigned { applied: true, previous, assignee: to })

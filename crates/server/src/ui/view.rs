@@ -4,6 +4,7 @@
 
 use serde_json::Value;
 use switchboard_domain::UnixMs;
+use switchboard_domain::conversation::EventKind;
 use switchboard_domain::window;
 use switchboard_store::{ConversationEvent, ConversationRow, MessageRow, PendingOutbound};
 
@@ -217,32 +218,33 @@ pub fn pending(o: &PendingOutbound) -> Bubble {
 }
 
 pub fn event(e: &ConversationEvent, name: &dyn Fn(Option<i64>) -> String) -> Bubble {
-    let side = if e.kind == "note" { "note" } else { "event" };
-    let mut b = Bubble::empty(e.id, side, &e.kind, e.at_ms);
+    let side = if e.kind == EventKind::Note {
+        "note"
+    } else {
+        "event"
+    };
+    let mut b = Bubble::empty(e.id, side, e.kind.as_str(), e.at_ms);
     b.author = Some(name(e.actor_user_id));
-    b.text = Some(match e.kind.as_str() {
-        "note" => e.detail.clone().unwrap_or_default(),
-        "claimed" => format!("{} claimed the conversation", name(e.actor_user_id)),
-        "released" => format!("{} released the conversation", name(e.actor_user_id)),
-        "transferred" => format!(
+    b.text = Some(match e.kind {
+        EventKind::Note => e.detail.clone().unwrap_or_default(),
+        EventKind::Claimed => format!("{} claimed the conversation", name(e.actor_user_id)),
+        EventKind::Released => format!("{} released the conversation", name(e.actor_user_id)),
+        EventKind::Transferred => format!(
             "{} transferred it to {}",
             name(e.actor_user_id),
             name(e.user_id)
         ),
-        "taken_over" => format!(
+        EventKind::TakenOver => format!(
             "{} took it over from {}",
             name(e.actor_user_id),
             name(e.previous_user_id)
         ),
-        "routed" => format!("Routed to {}", name(e.user_id)),
-        "requeued" => format!(
+        EventKind::Routed => format!("Routed to {}", name(e.user_id)),
+        EventKind::Requeued => format!(
             "Back in the queue ({} went offline)",
             name(e.previous_user_id)
         ),
-        "open" | "pending" | "resolved" => {
-            format!("{} marked it {}", name(e.actor_user_id), e.kind)
-        }
-        other => other.replace('_', " "),
+        EventKind::Status(s) => format!("{} marked it {}", name(e.actor_user_id), s.as_str()),
     });
     b
 }

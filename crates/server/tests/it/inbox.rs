@@ -472,7 +472,10 @@ async fn two_claims_at_the_same_moment_cannot_both_win(db: TestDatabase) {
         assert_eq!(wins, 1, "{backend:?} round {round}");
         let events = app.store.conversation_events(conv).await.unwrap();
         assert_eq!(
-            events.iter().filter(|e| e.kind == "claimed").count(),
+            events
+                .iter()
+                .filter(|e| e.kind == switchboard_domain::conversation::EventKind::Claimed)
+                .count(),
             1,
             "{backend:?}"
         );

@@ -110,6 +110,18 @@ fn blocked(
         .collect()
 }
 
+/// Appends `(id, id, …)` to the query builder `$q`, each id bound.
+macro_rules! push_ids {
+    ($q:expr, $ids:expr) => {{
+        $q.push("(");
+        let mut list = $q.separated(", ");
+        for id in $ids {
+            list.push_bind(*id);
+        }
+        $q.push(")");
+    }};
+}
+
 /// Body of [`Store::claim_outbound`] for one backend.
 macro_rules! claim_body {
     ($p:expr, $due_sql:expr, $number:expr, $now:expr, $limit:expr) => {{
@@ -139,12 +151,9 @@ macro_rules! claim_body {
             let mut q = sqlx::QueryBuilder::new(
                 "SELECT contact_id, purpose, action, at_ms FROM consents WHERE (phone_number_id IS NULL OR phone_number_id = ",
             );
-            q.push_bind(number).push(") AND contact_id IN (");
-            let mut ids = q.separated(", ");
-            for c in chunk {
-                ids.push_bind(*c);
-            }
-            q.push(") ORDER BY at_ms DESC, id DESC");
+            q.push_bind(number).push(") AND contact_id IN ");
+            push_ids!(q, chunk);
+            q.push(" ORDER BY at_ms DESC, id DESC");
             let rows: Vec<(i64, String, String, i64)> = q.build_query_as().fetch_all(&mut *tx).await?;
             for (c, purpose, action, at) in rows {
                 records.entry(c).or_default().push((purpose, action, at));
@@ -152,12 +161,9 @@ macro_rules! claim_body {
             let mut q = sqlx::QueryBuilder::new(
                 "SELECT contact_id, value, meta_at_ms FROM marketing_preferences WHERE phone_number_id = ",
             );
-            q.push_bind(number).push(" AND contact_id IN (");
-            let mut ids = q.separated(", ");
-            for c in chunk {
-                ids.push_bind(*c);
-            }
-            q.push(") ORDER BY meta_at_ms DESC, id DESC");
+            q.push_bind(number).push(" AND contact_id IN ");
+            push_ids!(q, chunk);
+            q.push(" ORDER BY meta_at_ms DESC, id DESC");
             let rows: Vec<(i64, String, i64)> = q.build_query_as().fetch_all(&mut *tx).await?;
             for (c, value, at) in rows {
                 meta.entry(c).or_insert_with(|| MetaPreference::parse(&value, at));
@@ -171,12 +177,8 @@ macro_rules! claim_body {
                 .push_bind(OPTED_OUT_NOTE)
                 .push(", updated_at_ms = ")
                 .push_bind(now_ms)
-                .push(" WHERE id IN (");
-            let mut ids = q.separated(", ");
-            for id in chunk {
-                ids.push_bind(*id);
-            }
-            q.push(")");
+                .push(" WHERE id IN ");
+            push_ids!(q, chunk);
             q.build().execute(&mut *tx).await?;
             let mut q = sqlx::QueryBuilder::new("INSERT INTO outbound_events (outbound_id, state, at_ms, detail) ");
             q.push_values(chunk, |mut b, id| {
@@ -188,12 +190,9 @@ macro_rules! claim_body {
         let mut rows: Vec<Claimed> = Vec::with_capacity(go.len());
         for chunk in go.chunks(CHUNK) {
             let mut q = sqlx::QueryBuilder::new("UPDATE outbound SET state = 'sending', attempts = attempts + 1, updated_at_ms = ");
-            q.push_bind(now_ms).push(" WHERE state = 'queued' AND id IN (");
-            let mut ids = q.separated(", ");
-            for id in chunk {
-                ids.push_bind(*id);
-            }
-            q.push(") RETURNING id, recipient, request, lane, attempts, ambiguous");
+            q.push_bind(now_ms).push(" WHERE state = 'queued' AND id IN ");
+            push_ids!(q, chunk);
+            q.push(" RETURNING id, recipient, request, lane, attempts, ambiguous");
             let claimed: Vec<Claimed> = q.build_query_as().fetch_all(&mut *tx).await?;
             rows.extend(claimed);
         }

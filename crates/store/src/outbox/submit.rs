@@ -16,7 +16,7 @@ use switchboard_domain::consent::{Consent, ConsentRecord, MetaPreference, Purpos
 use switchboard_domain::outbox::{self, Asked};
 use switchboard_domain::pacing::Lane;
 use switchboard_domain::policy::{self, Decision, LimitBudget, SendFacts, WhenOverBudget};
-use switchboard_domain::template::{Category, TemplateDef};
+use switchboard_domain::template::{Category, TemplateDef, TemplateStatus};
 
 use super::{INSERT_EVENT, OutboundRow, ROW_BY_ID};
 use crate::contacts::ContactKey;
@@ -136,7 +136,7 @@ fn template_def(
     let v: serde_json::Value = serde_json::from_str(json).ok()?;
     let mut def = TemplateDef::from_meta(&v)?;
     if let Some(st) = status {
-        def.status = st.to_ascii_uppercase();
+        def.status = TemplateStatus::parse(&st);
     }
     if let Some(c) = category.as_deref().and_then(Category::parse) {
         def.category = c;

@@ -6,6 +6,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use serde::Deserialize;
 use serde_json::{Value, json};
+use switchboard_domain::conversation::EventKind;
 use switchboard_domain::{Role, UnixMs};
 use switchboard_store::Hand;
 
@@ -22,7 +23,7 @@ async fn change_hands(
     to: Option<i64>,
     actor: i64,
     hand: Hand,
-    kind: &'static str,
+    kind: EventKind,
 ) -> Result<switchboard_store::Assigned, ApiError> {
     conversation_exists(state, id).await?;
     let a = state
@@ -34,7 +35,7 @@ async fn change_hands(
         state.events.publish(
             "assignment",
             Some(id),
-            json!({"assignee": a.assignee, "previous": a.previous, "kind": kind, "actor": actor, "actor_name": by}),
+            json!({"assignee": a.assignee, "previous": a.previous, "kind": kind.as_str(), "actor": actor, "actor_name": by}),
         );
     }
     Ok(a)
@@ -46,7 +47,15 @@ pub(super) async fn claim(
     Id(id): Id,
 ) -> Result<Json<Value>, ApiError> {
     let me = agent.user.id;
-    let a = change_hands(&state, id, Some(me), me, Hand::IfUnassigned, "claimed").await?;
+    let a = change_hands(
+        &state,
+        id,
+        Some(me),
+        me,
+        Hand::IfUnassigned,
+        EventKind::Claimed,
+    )
+    .await?;
     if !a.applied {
         return Err(ApiError::Conflict {
             code: "assigned_to_other",
@@ -70,7 +79,7 @@ pub(super) async fn release(
         None,
         agent.user.id,
         Hand::IfHeldByActor,
-        "released",
+        EventKind::Released,
     )
     .await?;
     if !a.applied {
@@ -115,7 +124,7 @@ pub(super) async fn assign(
         Some(target.id),
         agent.user.id,
         hand,
-        "transferred",
+        EventKind::Transferred,
     )
     .await?;
     if !a.applied {
@@ -140,7 +149,15 @@ pub(super) async fn take_over(
     Id(id): Id,
 ) -> Result<Json<Value>, ApiError> {
     let me = agent.user.id;
-    let a = change_hands(&state, id, Some(me), me, Hand::Regardless, "taken_over").await?;
+    let a = change_hands(
+        &state,
+        id,
+        Some(me),
+        me,
+        Hand::Regardless,
+        EventKind::TakenOver,
+    )
+    .await?;
     Ok(Json(json!({
         "conversation_id": id, "assignee": a.assignee, "previous": a.previous,
         "previous_name": name_of(&state, a.previous).await,

@@ -8,6 +8,7 @@ use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use switchboard_domain::UnixMs;
+use switchboard_domain::conversation::ConversationStatus;
 
 use super::{conversation_exists, not_held_by_another};
 use crate::AppState;
@@ -49,16 +50,16 @@ pub(super) async fn set_status(
             "Send {\"status\": \"open\" | \"pending\" | \"resolved\"}.",
         )
     })?;
-    if !matches!(b.status.as_str(), "open" | "pending" | "resolved") {
+    let Some(status) = ConversationStatus::parse(&b.status) else {
         return Err(ApiError::invalid(
             "status",
             "status must be open, pending or resolved.",
         ));
-    }
+    };
     not_held_by_another(&state, &agent, id, "change its status").await?;
     state
         .store
-        .set_conversation_status(id, &b.status, agent.user.id, UnixMs::now().0)
+        .set_conversation_status(id, status, agent.user.id, UnixMs::now().0)
         .await?;
     state
         .events
