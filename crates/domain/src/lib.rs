@@ -10,6 +10,8 @@ pub mod csv;
 pub mod forecast;
 pub mod identity;
 pub mod lint;
+pub mod markets;
+pub mod money;
 pub mod outbox;
 pub mod pacing;
 mod placeholder;

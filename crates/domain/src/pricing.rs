@@ -17,71 +17,8 @@ use std::collections::HashMap;
 use serde::Serialize;
 
 use crate::csv::{Header, parse};
-
-/// Money in micro-units (a millionth of the currency unit).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default, Serialize, Hash)]
-#[serde(transparent)]
-pub struct Micros(pub i64);
-
-impl Micros {
-    /// Parses a decimal like `0.0250` or `12` exactly (up to six decimals).
-    pub fn parse(s: &str) -> Result<Micros, String> {
-        let s = s.trim();
-        let (neg, s) = s.strip_prefix('-').map_or((false, s), |r| (true, r));
-        let (int, frac) = s.split_once('.').unwrap_or((s, ""));
-        if int.is_empty() && frac.is_empty()
-            || !int.bytes().all(|b| b.is_ascii_digit())
-            || !frac.bytes().all(|b| b.is_ascii_digit())
-        {
-            return Err(format!("{s:?} is not a decimal amount"));
-        }
-        if frac.len() > 6 && frac[6..].bytes().any(|b| b != b'0') {
-            return Err(format!("{s:?} has more than six decimals"));
-        }
-        let int: i64 = if int.is_empty() {
-            0
-        } else {
-            int.parse().map_err(|_| format!("{s:?} is too large"))?
-        };
-        let mut f = frac.chars().take(6).collect::<String>();
-        while f.len() < 6 {
-            f.push('0');
-        }
-        let v = int
-            .checked_mul(1_000_000)
-            .and_then(|i| i.checked_add(f.parse::<i64>().unwrap_or(0)))
-            .ok_or_else(|| format!("{s:?} is too large"))?;
-        Ok(Micros(if neg { -v } else { v }))
-    }
-
-    /// As a decimal with up to six places, trailing zeros kept to four (`0.0250`).
-    pub fn decimal(self) -> String {
-        let sign = if self.0 < 0 { "-" } else { "" };
-        let a = self.0.unsigned_abs();
-        let mut frac = format!("{:06}", a % 1_000_000);
-        while frac.len() > 4 && frac.ends_with('0') {
-            frac.pop();
-        }
-        format!("{sign}{}.{frac}", a / 1_000_000)
-    }
-
-    pub fn times(self, n: u64) -> Micros {
-        Micros(self.0.saturating_mul(i64::try_from(n).unwrap_or(i64::MAX)))
-    }
-}
-
-impl std::ops::Add for Micros {
-    type Output = Micros;
-    fn add(self, o: Micros) -> Micros {
-        Micros(self.0.saturating_add(o.0))
-    }
-}
-
-impl std::iter::Sum for Micros {
-    fn sum<I: Iterator<Item = Micros>>(iter: I) -> Micros {
-        Micros(iter.fold(0i64, |a, m| a.saturating_add(m.0)))
-    }
-}
+pub use crate::markets::Markets;
+pub use crate::money::Micros;
 
 /// The pricing categories of Meta's rate card.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -145,7 +82,6 @@ pub struct RateCard {
 
 const DEFAULT_RATES: &str = include_str!("../data/rates_example_usd_2026-10-01.csv");
 const DEFAULT_TIERS: &str = include_str!("../data/volume_tiers_example.csv");
-const MARKETS: &str = include_str!("../data/markets.csv");
 
 impl RateCard {
     /// The card shipped with Switchboard: an EXAMPLE (a third-party transcription of Meta's USD
@@ -356,160 +292,6 @@ impl RateCard {
     }
 }
 
-/// Meta's market mapping: longest calling-code prefix wins; unlisted countries are "Other".
-#[derive(Debug, Clone)]
-pub struct Markets {
-    by_prefix: Vec<(String, String)>,
-}
-
-impl Default for Markets {
-    fn default() -> Self {
-        Markets::from_csv(MARKETS).expect("the shipped market table parses")
-    }
-}
-
-/// ISO country codes (as in BSUID prefixes) of the markets Meta prices on their own or by
-/// region, to calling codes. Countries not listed resolve to "Other".
-const ISO_CALLING: &[(&str, &str)] = &[
-    ("US", "1"),
-    ("CA", "1"),
-    ("AR", "54"),
-    ("BR", "55"),
-    ("CL", "56"),
-    ("CO", "57"),
-    ("EG", "20"),
-    ("FR", "33"),
-    ("DE", "49"),
-    ("IN", "91"),
-    ("ID", "62"),
-    ("IL", "972"),
-    ("IT", "39"),
-    ("MY", "60"),
-    ("MX", "52"),
-    ("NL", "31"),
-    ("NG", "234"),
-    ("PK", "92"),
-    ("PE", "51"),
-    ("RU", "7"),
-    ("SA", "966"),
-    ("ZA", "27"),
-    ("ES", "34"),
-    ("TR", "90"),
-    ("AE", "971"),
-    ("GB", "44"),
-    ("AT", "43"),
-    ("BE", "32"),
-    ("DK", "45"),
-    ("FI", "358"),
-    ("IE", "353"),
-    ("NO", "47"),
-    ("PT", "351"),
-    ("SE", "46"),
-    ("CH", "41"),
-    ("AU", "61"),
-    ("CN", "86"),
-    ("HK", "852"),
-    ("JP", "81"),
-    ("NZ", "64"),
-    ("PH", "63"),
-    ("SG", "65"),
-    ("TW", "886"),
-    ("TH", "66"),
-    ("VN", "84"),
-    ("BD", "880"),
-    ("LK", "94"),
-    ("NP", "977"),
-    ("PL", "48"),
-    ("RO", "40"),
-    ("HU", "36"),
-    ("CZ", "420"),
-    ("GR", "30"),
-    ("UA", "380"),
-    ("KE", "254"),
-    ("GH", "233"),
-    ("MA", "212"),
-    ("TZ", "255"),
-    ("UG", "256"),
-    ("EC", "593"),
-    ("GT", "502"),
-    ("UY", "598"),
-    ("VE", "58"),
-    ("BO", "591"),
-    ("KW", "965"),
-    ("QA", "974"),
-    ("OM", "968"),
-    ("JO", "962"),
-    ("LB", "961"),
-    ("BH", "973"),
-    ("IQ", "964"),
-];
-
-impl Markets {
-    pub fn from_csv(text: &str) -> Result<Markets, String> {
-        let rows = parse(text)?;
-        let (head, lines) = rows.split_first().ok_or("the market table is empty")?;
-        let h = Header::new(head);
-        let mut by_prefix: Vec<(String, String)> = lines
-            .iter()
-            .filter_map(|r| {
-                Some((
-                    h.get(r, "prefix")?.to_owned(),
-                    h.get(r, "market")?.to_owned(),
-                ))
-            })
-            .collect();
-        by_prefix.sort_by_key(|(p, _)| std::cmp::Reverse(p.len()));
-        Ok(Markets { by_prefix })
-    }
-
-    /// The market of a phone number (digits, with or without `+`).
-    pub fn of_phone(&self, phone: &str) -> &str {
-        let digits = phone.trim_start_matches('+');
-        self.by_prefix
-            .iter()
-            .find(|(p, _)| digits.starts_with(p.as_str()))
-            .map_or("Other", |(_, m)| m.as_str())
-    }
-
-    /// The market of a BSUID, from its country prefix (`US.1349…`).
-    pub fn of_bsuid(&self, bsuid: &str) -> &str {
-        let country = bsuid.split('.').next().unwrap_or("").to_ascii_uppercase();
-        match ISO_CALLING.iter().find(|(c, _)| *c == country) {
-            Some((_, code)) => self.of_phone(code),
-            None => "Other",
-        }
-    }
-
-    /// The market of an ISO country code, a calling code or a market name (forecast input);
-    /// `None` for anything else.
-    pub fn of_country(&self, country: &str) -> Option<String> {
-        let c = country.trim();
-        if let Some((_, code)) = ISO_CALLING
-            .iter()
-            .find(|(iso, _)| iso.eq_ignore_ascii_case(c))
-        {
-            return Some(self.of_phone(code).to_owned());
-        }
-        if c.eq_ignore_ascii_case("other") {
-            return Some("Other".into());
-        }
-        // A calling code (`91`, `+91`).
-        let digits = c.trim_start_matches('+');
-        if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
-            return Some(self.of_phone(digits).to_owned());
-        }
-        if let Some((_, m)) = self
-            .by_prefix
-            .iter()
-            .find(|(_, m)| m.eq_ignore_ascii_case(c))
-        {
-            return Some(m.clone());
-        }
-        // Any other ISO country code: Meta prices countries it does not list as "Other".
-        (c.len() == 2 && c.bytes().all(|b| b.is_ascii_alphabetic())).then(|| "Other".to_owned())
-    }
-}
-
 /// What is known when pricing one message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PriceQuery<'a> {
@@ -595,6 +377,9 @@ pub fn billed(
     }
 }
 
+/// How long a legacy (conversation-based) conversation lasted.
+const LEGACY_CONVERSATION_MS: i64 = 24 * 3_600_000;
+
 /// The legacy conversation-based model (before 2025-07-01): the first message of a category
 /// to a customer opens a 24-hour conversation, charged once at that category's rate; service
 /// conversations are free (since 2024-11-01). `messages`: (customer, time, category, market),
@@ -613,7 +398,7 @@ pub fn conversation_based_cost(
         if open.get(&key).is_some_and(|until| at < until) {
             continue;
         }
-        open.insert(key, at + 24 * 3_600_000);
+        open.insert(key, at + LEGACY_CONVERSATION_MS);
         total = total + card.list_rate(market, *cat).map_or(Micros(0), |r| r.0);
     }
     total

@@ -63,15 +63,19 @@ pub enum Outcome {
 /// request).
 type AcceptedRow<'a> = (&'a str, String, i64, String, Option<String>, String);
 
-/// A due message: (id, contact, business-initiated, category).
-type Due = (i64, i64, bool, Option<String>);
+/// A due message: (id, contact, business-initiated, category, whether a consent record or a
+/// marketing preference of its customer was recorded since it was queued).
+type Due = (i64, i64, bool, Option<String>, bool);
 
 macro_rules! due {
     () => {
-        "SELECT id, contact_id, business_initiated, category FROM outbound \
-         WHERE phone_number_id = $1 AND state = 'queued' AND next_attempt_at_ms <= $2 \
-         AND (campaign_id IS NULL OR campaign_id IN (SELECT id FROM campaigns WHERE state = 'running')) \
-         ORDER BY lane, next_attempt_at_ms, id LIMIT $3"
+        "SELECT o.id, o.contact_id, o.business_initiated, o.category, \
+           (EXISTS (SELECT 1 FROM consents c WHERE c.contact_id = o.contact_id AND c.at_ms >= o.created_at_ms) \
+            OR EXISTS (SELECT 1 FROM marketing_preferences m WHERE m.contact_id = o.contact_id \
+                       AND m.phone_number_id = o.phone_number_id AND m.meta_at_ms >= o.created_at_ms)) AS consent_changed \
+         FROM outbound o WHERE o.phone_number_id = $1 AND o.state = 'queued' AND o.next_attempt_at_ms <= $2 \
+         AND (o.campaign_id IS NULL OR o.campaign_id IN (SELECT id FROM campaigns WHERE state = 'running')) \
+         ORDER BY o.lane, o.next_attempt_at_ms, o.id LIMIT $3"
     };
 }
 const DUE_SQLITE: &str = due!();
@@ -95,7 +99,7 @@ fn blocked(
     meta: &HashMap<i64, MetaPreference>,
 ) -> Vec<i64> {
     due.iter()
-        .filter(|(_, contact, business_initiated, category)| {
+        .filter(|(_, contact, business_initiated, category, _)| {
             let marketing = category.as_deref() == Some("MARKETING");
             let consent = Consent::from_records(
                 &records
@@ -137,12 +141,15 @@ macro_rules! claim_body {
             tx.commit().await?;
             return Ok(Vec::new());
         }
-        // Consent is only asked of what it can block.
-        let mut contacts: Vec<i64> = due
+        // Consent is asked again only of what it can block, and only where something was
+        // recorded since the message was queued (otherwise the decision taken then stands: the
+        // rule and its facts are the same).
+        let recheck: Vec<Due> = due
             .iter()
-            .filter(|d| d.2 || d.3.as_deref() == Some("MARKETING"))
-            .map(|d| d.1)
+            .filter(|d| d.4 && (d.2 || d.3.as_deref() == Some("MARKETING")))
+            .cloned()
             .collect();
+        let mut contacts: Vec<i64> = recheck.iter().map(|d| d.1).collect();
         contacts.sort_unstable();
         contacts.dedup();
         let mut records: HashMap<i64, Vec<(String, String, i64)>> = HashMap::new();
@@ -169,7 +176,7 @@ macro_rules! claim_body {
                 meta.entry(c).or_insert_with(|| MetaPreference::parse(&value, at));
             }
         }
-        let refused = blocked(&due, &records, &meta);
+        let refused = blocked(&recheck, &records, &meta);
         for chunk in refused.chunks(CHUNK) {
             let mut q = sqlx::QueryBuilder::new("UPDATE outbound SET state = ");
             q.push_bind(OutboxState::Refused.as_str())
