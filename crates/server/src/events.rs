@@ -1,4 +1,4 @@
-//! The event bus (ARCHITECTURE.md, "Inbound" step 3): what changed, published as it is
+//! The event bus (docs/architecture.md, "Inbound"): what changed, published as it is
 //! applied — a message in a conversation, a status, a change of hands, a note, an agent
 //! viewing or typing — so every open inbox updates within a second.
 //!

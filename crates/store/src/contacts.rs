@@ -129,3 +129,78 @@ impl crate::Store {
         })
     }
 }
+
+/// The contacts of many keys that each say nothing beyond one identifier (a phone or a BSUID:
+/// a campaign's recipients), found or made with a few set statements inside `$tx` at `$now`.
+/// The rule is [`resolve_contact!`]'s for such keys: found by that identifier, else made;
+/// nothing to update. `$keys: &[&ContactKey]`; evaluates to their ids, in order.
+macro_rules! resolve_identified {
+    ($tx:expr, $keys:expr, $now:expr) => {{
+        let keys: &[&$crate::contacts::ContactKey] = $keys;
+        let now: i64 = $now;
+        let mut found: [std::collections::HashMap<String, i64>; 2] = Default::default();
+        for (slot, column) in [(0usize, "wa_id"), (1, "bsuid")] {
+            // A key with a BSUID is found by it (as `resolve_contact!` does first).
+            let mut wanted: Vec<&str> = keys
+                .iter()
+                .filter_map(|k| match slot {
+                    0 if k.bsuid.is_none() => k.wa_id.as_deref(),
+                    0 => None,
+                    _ => k.bsuid.as_deref(),
+                })
+                .collect();
+            wanted.sort_unstable();
+            wanted.dedup();
+            for _pass in 0..2 {
+                let missing: Vec<&str> = wanted
+                    .iter()
+                    .copied()
+                    .filter(|w| !found[slot].contains_key(*w))
+                    .collect();
+                for chunk in missing.chunks(500) {
+                    let mut q = sqlx::QueryBuilder::new(format!(
+                        "SELECT id, {column} FROM contacts WHERE {column} IN ("
+                    ));
+                    let mut list = q.separated(", ");
+                    for w in chunk {
+                        list.push_bind(*w);
+                    }
+                    q.push(")");
+                    let rows: Vec<(i64, String)> = q.build_query_as().fetch_all(&mut *$tx).await?;
+                    found[slot].extend(rows.into_iter().map(|(id, w)| (w, id)));
+                }
+                let missing: Vec<&str> = wanted
+                    .iter()
+                    .copied()
+                    .filter(|w| !found[slot].contains_key(*w))
+                    .collect();
+                if missing.is_empty() {
+                    break;
+                }
+                // Made; one that another transaction made meanwhile is found on the next pass.
+                for chunk in missing.chunks(500) {
+                    let mut q = sqlx::QueryBuilder::new(format!(
+                        "INSERT INTO contacts ({column}, created_at_ms, updated_at_ms) "
+                    ));
+                    q.push_values(chunk, |mut b, w| {
+                        b.push_bind(*w).push_bind(now).push_bind(now);
+                    });
+                    q.push(format!(" ON CONFLICT DO NOTHING RETURNING id, {column}"));
+                    let rows: Vec<(i64, String)> = q.build_query_as().fetch_all(&mut *$tx).await?;
+                    found[slot].extend(rows.into_iter().map(|(id, w)| (w, id)));
+                }
+            }
+        }
+        let mut ids = Vec::with_capacity(keys.len());
+        for k in keys {
+            let id = match (&k.bsuid, &k.wa_id) {
+                (Some(b), _) => found[1].get(b).copied(),
+                (None, Some(w)) => found[0].get(w).copied(),
+                (None, None) => None,
+            };
+            ids.push(id.ok_or($crate::StoreError::NotFound)?);
+        }
+        ids
+    }};
+}
+pub(crate) use resolve_identified;

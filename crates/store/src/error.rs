@@ -14,7 +14,7 @@ pub enum StoreError {
     Corrupt(String),
     #[error("database error: {0}")]
     Database(#[source] sqlx::Error),
-    /// SQLite's journal writer thread (`sqlite_journal`) failed or stopped.
+    /// The journal's writer (`journal::sqlite`'s thread, `journal::postgres`'s task) failed or stopped.
     #[error("the webhook journal could not be written: {0}")]
     Journal(String),
 }

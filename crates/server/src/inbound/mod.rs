@@ -1,4 +1,4 @@
-//! The inbound path (ARCHITECTURE.md, "Inbound"): Meta's webhooks are verified over their raw
+//! The inbound path (docs/architecture.md, "Inbound"): Meta's webhooks are verified over their raw
 //! bytes, appended to the store's journal (`Store::append_webhook`, group-committed there) and
 //! acknowledged; nothing is parsed on that path. The [`projector`] applies journaled bodies in order, idempotently; the [`media`] worker
 //! downloads what customers sent.

@@ -1,4 +1,4 @@
-//! The outbound path (ARCHITECTURE.md, "Outbound"): a send request is read in Meta's own shape
+//! The outbound path (docs/architecture.md, "Outbound"): a send request is read in Meta's own shape
 //! (so an integrator has nothing new to learn), checked by the send policy and queued in one
 //! transaction ([`submit`], the one send service); a [`dispatcher`] per number sends it, paced
 //! ([`pacer`]), and records what Meta answered. Status webhooks then advance the message like any other.

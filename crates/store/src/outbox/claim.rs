@@ -80,6 +80,10 @@ macro_rules! due {
 }
 const DUE_SQLITE: &str = due!();
 const DUE_PG: &str = concat!(due!(), " FOR UPDATE SKIP LOCKED");
+const CLAIM_SQLITE: &str = "UPDATE outbound SET state = 'sending', attempts = attempts + 1, updated_at_ms = $1 \
+     WHERE state = 'queued' AND id IN (SELECT value FROM json_each($2)) RETURNING id, recipient, request, lane, attempts, ambiguous";
+const CLAIM_PG: &str = "UPDATE outbound SET state = 'sending', attempts = attempts + 1, updated_at_ms = $1 \
+     WHERE state = 'queued' AND id = ANY($2) RETURNING id, recipient, request, lane, attempts, ambiguous";
 const OPTED_OUT_NOTE: &str =
     "The customer opted out after this message was queued; it was not sent.";
 const SET_ACCEPTED: &str = "UPDATE outbound SET state = 'accepted', wamid = $2, error_code = NULL, error_message = NULL, updated_at_ms = $3 \
@@ -128,7 +132,7 @@ macro_rules! push_ids {
 
 /// Body of [`Store::claim_outbound`] for one backend.
 macro_rules! claim_body {
-    ($p:expr, $due_sql:expr, $number:expr, $now:expr, $limit:expr) => {{
+    ($p:expr, $due_sql:expr, $claim_sql:expr, $ids:expr, $number:expr, $now:expr, $limit:expr) => {{
         let (number, now_ms): (&str, i64) = ($number, $now);
         let mut tx = $p.begin_write().await?;
         let due: Vec<Due> = sqlx::query_as($due_sql)
@@ -194,15 +198,12 @@ macro_rules! claim_body {
             q.build().execute(&mut *tx).await?;
         }
         let go: Vec<i64> = due.iter().map(|d| d.0).filter(|id| !refused.contains(id)).collect();
-        let mut rows: Vec<Claimed> = Vec::with_capacity(go.len());
-        for chunk in go.chunks(CHUNK) {
-            let mut q = sqlx::QueryBuilder::new("UPDATE outbound SET state = 'sending', attempts = attempts + 1, updated_at_ms = ");
-            q.push_bind(now_ms).push(" WHERE state = 'queued' AND id IN ");
-            push_ids!(q, chunk);
-            q.push(" RETURNING id, recipient, request, lane, attempts, ambiguous");
-            let claimed: Vec<Claimed> = q.build_query_as().fetch_all(&mut *tx).await?;
-            rows.extend(claimed);
-        }
+        // One statement whose text never changes (prepared once): the ids go in as one value.
+        let rows: Vec<Claimed> = sqlx::query_as($claim_sql)
+            .bind(now_ms)
+            .bind(($ids)(&go))
+            .fetch_all(&mut *tx)
+            .await?;
         for chunk in rows.chunks(CHUNK) {
             let mut q = sqlx::QueryBuilder::new("INSERT INTO outbound_events (outbound_id, state, at_ms, detail) ");
             q.push_values(chunk, |mut b, r| {
@@ -226,8 +227,24 @@ impl Store {
         limit: i64,
     ) -> Result<Vec<Claimed>, StoreError> {
         let mut rows: Vec<Claimed> = match &self.writer {
-            crate::Pool::Sqlite(p) => claim_body!(p, DUE_SQLITE, phone_number_id, now_ms, limit),
-            crate::Pool::Postgres(p) => claim_body!(p, DUE_PG, phone_number_id, now_ms, limit),
+            crate::Pool::Sqlite(p) => claim_body!(
+                p,
+                DUE_SQLITE,
+                CLAIM_SQLITE,
+                |ids: &[i64]| serde_json::to_string(ids).unwrap_or_default(),
+                phone_number_id,
+                now_ms,
+                limit
+            ),
+            crate::Pool::Postgres(p) => claim_body!(
+                p,
+                DUE_PG,
+                CLAIM_PG,
+                |ids: &[i64]| ids.to_vec(),
+                phone_number_id,
+                now_ms,
+                limit
+            ),
         };
         rows.sort_by_key(|r| (r.lane, r.id));
         Ok(rows)

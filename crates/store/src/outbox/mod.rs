@@ -86,6 +86,7 @@ macro_rules! select_row {
      FROM outbound o LEFT JOIN messages m ON m.wamid = o.wamid"
     };
 }
+pub(crate) use select_row;
 pub(crate) const ROW_BY_ID: &str = concat!(select_row!(), " WHERE o.id = $1");
 pub(crate) const INSERT_EVENT: &str =
     "INSERT INTO outbound_events (outbound_id, state, at_ms, detail) VALUES ($1, $2, $3, $4)";

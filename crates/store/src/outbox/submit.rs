@@ -112,6 +112,10 @@ const INSERT_OUTBOUND: &str = "INSERT INTO outbound (idempotency_key, request_ha
        created_by, created_at_ms, updated_at_ms, reached_at_ms) \
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, NULL, $15, $16, $17, $18, $18, $18) \
      ON CONFLICT (idempotency_key) DO NOTHING RETURNING id";
+/// Many plain sends at once (no idempotency key): the columns `batch.rs` binds, in order.
+const INSERT_MANY: &str = "INSERT INTO outbound (request_hash, phone_number_id, contact_id, recipient, kind, category, \
+       template_name, lane, request, state, decision, business_initiated, next_attempt_at_ms, error_message, campaign_id, \
+       created_by, created_at_ms, updated_at_ms, reached_at_ms) ";
 
 /// Our consent records as the rule reads them; a row of unknown meaning is skipped.
 pub(super) fn records(rows: &[(String, String, i64)]) -> Vec<ConsentRecord> {
@@ -202,33 +206,13 @@ macro_rules! replay {
     }};
 }
 
-/// Reads the [`Facts`] of `$s` (a `&NewSend`) in `$tx`, using and filling `$seen`.
-macro_rules! facts {
+/// What a send's number and account say, read once per transaction into `$seen`: the template
+/// it names (returned), the account's usable templates, the number's messaging-limit budget.
+macro_rules! account_facts {
     ($tx:expr, $s:expr, $now:expr, $seen:expr) => {{
         let s: &NewSend = $s;
-        let now: UnixMs = $now;
         let seen: &mut Seen = $seen;
-        let since = policy::limit_period_start(now).0;
-        let contact = crate::contacts::contact_id!($tx, &s.contact, now.0);
-        let last_inbound: Option<(Option<i64>,)> = sqlx::query_as(LAST_INBOUND)
-            .bind(&s.phone_number_id)
-            .bind(contact)
-            .fetch_optional(&mut *$tx)
-            .await?;
-        let rows: Vec<(String, String, i64)> = sqlx::query_as(CONSENTS)
-            .bind(contact)
-            .bind(&s.phone_number_id)
-            .fetch_all(&mut *$tx)
-            .await?;
-        let meta: Option<(String, i64)> = sqlx::query_as(META_PREFERENCE)
-            .bind(contact)
-            .bind(&s.phone_number_id)
-            .fetch_optional(&mut *$tx)
-            .await?;
-        let consent = Consent::from_records(
-            &records(&rows),
-            meta.map(|(v, at)| MetaPreference::parse(&v, at)),
-        );
+        let since = policy::limit_period_start($now).0;
         let template = match template_key(&s.content) {
             None => None,
             Some((name, lang)) => {
@@ -273,6 +257,38 @@ macro_rules! facts {
             seen.budgets
                 .insert(s.phone_number_id.clone(), (limit, used as u32));
         }
+        template
+    }};
+}
+
+/// Reads the [`Facts`] of `$s` (a `&NewSend`) in `$tx`, using and filling `$seen`.
+macro_rules! facts {
+    ($tx:expr, $s:expr, $now:expr, $seen:expr) => {{
+        let s: &NewSend = $s;
+        let now: UnixMs = $now;
+        let seen: &mut Seen = $seen;
+        let since = policy::limit_period_start(now).0;
+        let contact = crate::contacts::contact_id!($tx, &s.contact, now.0);
+        let last_inbound: Option<(Option<i64>,)> = sqlx::query_as(LAST_INBOUND)
+            .bind(&s.phone_number_id)
+            .bind(contact)
+            .fetch_optional(&mut *$tx)
+            .await?;
+        let rows: Vec<(String, String, i64)> = sqlx::query_as(CONSENTS)
+            .bind(contact)
+            .bind(&s.phone_number_id)
+            .fetch_all(&mut *$tx)
+            .await?;
+        let meta: Option<(String, i64)> = sqlx::query_as(META_PREFERENCE)
+            .bind(contact)
+            .bind(&s.phone_number_id)
+            .fetch_optional(&mut *$tx)
+            .await?;
+        let consent = Consent::from_records(
+            &records(&rows),
+            meta.map(|(v, at)| MetaPreference::parse(&v, at)),
+        );
+        let template = account_facts!($tx, s, now, seen);
         let (limit, used) = seen.budgets[&s.phone_number_id];
         let recipient_counted = seen.counted.contains(&(s.phone_number_id.clone(), contact)) || {
             let (n,): (i64,) = sqlx::query_as(REACHED_ONE)
@@ -334,6 +350,8 @@ fn decide(
     })
 }
 
+mod batch;
+
 /// Body of [`Store::check_sends`] for one backend.
 macro_rules! check_body {
     ($p:expr, $sends:expr, $limits:expr, $now:expr) => {{
@@ -371,72 +389,77 @@ macro_rules! submit_body {
                 sqlx::query(NUMBER_LOCK).bind(n).execute(&mut *tx).await?;
             }
         }
-        let mut seen = Seen::default();
-        let mut out = Vec::with_capacity($sends.len());
-        for s in $sends.iter() {
-            let s: &NewSend = s;
-            if let Some(earlier) = replay!(tx, s) {
-                out.push(earlier);
-                continue;
-            }
-            let facts = facts!(tx, s, now, &mut seen);
-            let decision = decide(s, &facts, &seen.usable[&s.waba_id], $limits, now);
-            let Some(plan) = outbox::plan(
-                &decision,
-                &s.content,
-                facts.template.as_ref(),
-                s.asked(),
-                now,
-            ) else {
-                out.push(Submitted::Refused(decision));
-                continue;
-            };
-            if plan.spends_budget() && !facts.budget.recipient_counted {
-                seen.counted
-                    .insert((s.phone_number_id.clone(), facts.contact));
-                if let Some(b) = seen.budgets.get_mut(&s.phone_number_id) {
-                    b.1 += 1;
+        let out = if batch::plain($sends) {
+            batch::submit_batch!(tx, $sends, $limits, now)
+        } else {
+            let mut seen = Seen::default();
+            let mut out = Vec::with_capacity($sends.len());
+            for s in $sends.iter() {
+                let s: &NewSend = s;
+                if let Some(earlier) = replay!(tx, s) {
+                    out.push(earlier);
+                    continue;
                 }
+                let facts = facts!(tx, s, now, &mut seen);
+                let decision = decide(s, &facts, &seen.usable[&s.waba_id], $limits, now);
+                let Some(plan) = outbox::plan(
+                    &decision,
+                    &s.content,
+                    facts.template.as_ref(),
+                    s.asked(),
+                    now,
+                ) else {
+                    out.push(Submitted::Refused(decision));
+                    continue;
+                };
+                if plan.spends_budget() && !facts.budget.recipient_counted {
+                    seen.counted
+                        .insert((s.phone_number_id.clone(), facts.contact));
+                    if let Some(b) = seen.budgets.get_mut(&s.phone_number_id) {
+                        b.1 += 1;
+                    }
+                }
+                let inserted: Option<(i64,)> = sqlx::query_as(INSERT_OUTBOUND)
+                    .bind(&s.idempotency_key)
+                    .bind(&s.request_hash)
+                    .bind(&s.phone_number_id)
+                    .bind(facts.contact)
+                    .bind(&s.recipient)
+                    .bind(switchboard_cloudapi::TypeKeyed::type_name(&s.content))
+                    .bind(plan.category)
+                    .bind(template_key(&s.content).map(|k| k.0))
+                    .bind(plan.lane as i64)
+                    .bind(&s.request)
+                    .bind(plan.state.as_str())
+                    .bind(serde_json::to_string(&decision).unwrap_or_default())
+                    .bind(plan.business_initiated)
+                    .bind(plan.next_attempt_at.0)
+                    .bind(&plan.note)
+                    .bind(s.campaign_id)
+                    .bind(&s.created_by)
+                    .bind(now.0)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                let Some((id,)) = inserted else {
+                    // Another request with this key committed first (PostgreSQL waits for it).
+                    out.push(replay!(tx, s).ok_or(StoreError::NotFound)?);
+                    continue;
+                };
+                sqlx::query(INSERT_EVENT)
+                    .bind(id)
+                    .bind(plan.state.as_str())
+                    .bind(now.0)
+                    .bind(&plan.note)
+                    .execute(&mut *tx)
+                    .await?;
+                let row: OutboundRow = sqlx::query_as(ROW_BY_ID)
+                    .bind(id)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                out.push(Submitted::New(row));
             }
-            let inserted: Option<(i64,)> = sqlx::query_as(INSERT_OUTBOUND)
-                .bind(&s.idempotency_key)
-                .bind(&s.request_hash)
-                .bind(&s.phone_number_id)
-                .bind(facts.contact)
-                .bind(&s.recipient)
-                .bind(switchboard_cloudapi::TypeKeyed::type_name(&s.content))
-                .bind(plan.category)
-                .bind(template_key(&s.content).map(|k| k.0))
-                .bind(plan.lane as i64)
-                .bind(&s.request)
-                .bind(plan.state.as_str())
-                .bind(serde_json::to_string(&decision).unwrap_or_default())
-                .bind(plan.business_initiated)
-                .bind(plan.next_attempt_at.0)
-                .bind(&plan.note)
-                .bind(s.campaign_id)
-                .bind(&s.created_by)
-                .bind(now.0)
-                .fetch_optional(&mut *tx)
-                .await?;
-            let Some((id,)) = inserted else {
-                // Another request with this key committed first (PostgreSQL waits for it).
-                out.push(replay!(tx, s).ok_or(StoreError::NotFound)?);
-                continue;
-            };
-            sqlx::query(INSERT_EVENT)
-                .bind(id)
-                .bind(plan.state.as_str())
-                .bind(now.0)
-                .bind(&plan.note)
-                .execute(&mut *tx)
-                .await?;
-            let row: OutboundRow = sqlx::query_as(ROW_BY_ID)
-                .bind(id)
-                .fetch_one(&mut *tx)
-                .await?;
-            out.push(Submitted::New(row));
-        }
+            out
+        };
         tx.commit().await?;
         Ok(out)
     }};

@@ -345,6 +345,59 @@ async fn sends_to_a_parent_bsuid_share_one_contact(db: TestDatabase) {
     assert_eq!(contacts, 1);
 }
 
+async fn a_chunk_of_sends_is_decided_in_order_as_one_at_a_time_would(db: TestDatabase) {
+    let store = db.store().await;
+    let now = UnixMs::now();
+    customer_wrote(&store, 1, now.0 - 60_000).await;
+    marketing_allowed(&store, now.0 - 30_000).await;
+    let to = |wa_id: &str, mut s: NewSend| {
+        s.contact = ContactKey {
+            wa_id: Some(wa_id.into()),
+            ..Default::default()
+        };
+        s.recipient = format!("+{wa_id}");
+        s
+    };
+    // One call: a promotion, a second promotion to the same customer (over a cap of one), a
+    // text to a customer who never wrote (refused, no row), and a promotion to a new customer
+    // (no marketing opt-in: refused).
+    let sends = [
+        promo(),
+        promo(),
+        to("16505550002", text("hi")),
+        to("16505550003", promo()),
+    ];
+    let limits = PolicyLimits {
+        marketing_cap: Some(1),
+        ..PolicyLimits::default()
+    };
+    let out = store.submit_sends(&sends, limits, now).await.unwrap();
+    assert_eq!(out.len(), 4);
+    let first = queued(&out[..1]);
+    let refusal = |o: &Submitted| match o {
+        Submitted::Refused(Decision::Refuse(r)) => r.code,
+        other => panic!("refused: {other:?}"),
+    };
+    assert_eq!(refusal(&out[1]), "marketing_cap_reached");
+    assert_eq!(refusal(&out[2]), "window_closed");
+    assert_eq!(refusal(&out[3]), "no_marketing_consent");
+    assert_eq!(
+        store.outbound_counts(NUMBER).await.unwrap().get("queued"),
+        Some(&1)
+    );
+    let row = store.outbound(first).await.unwrap();
+    assert_eq!((row.category.as_deref(), row.lane), (Some("MARKETING"), 2));
+    // The chunk made the contacts it needed, once each; a later call finds them.
+    let (_, _, contacts, _) = store.inbound_counts().await.unwrap();
+    assert_eq!(contacts, 3);
+    store
+        .submit_sends(&[to("16505550003", promo())], limits, now)
+        .await
+        .unwrap();
+    let (_, _, contacts, _) = store.inbound_counts().await.unwrap();
+    assert_eq!(contacts, 3);
+}
+
 fn status(wamid: &str, status: &str, rank: i64, at: i64) -> Op {
     Op::Status(StatusOp {
         wamid: wamid.into(),
@@ -431,4 +484,5 @@ switchboard_store::per_backend!(
     a_new_sender_requeues_what_a_stopped_one_left_in_flight,
     a_check_stores_nothing_and_a_key_answers_a_retry,
     sends_to_a_parent_bsuid_share_one_contact,
+    a_chunk_of_sends_is_decided_in_order_as_one_at_a_time_would,
 );
