@@ -63,27 +63,42 @@ pub enum Outcome {
 /// request).
 type AcceptedRow<'a> = (&'a str, String, i64, String, Option<String>, String);
 
-/// A due message: (id, contact, business-initiated, category, whether a consent record or a
-/// marketing preference of its customer was recorded since it was queued).
-type Due = (i64, i64, bool, Option<String>, bool);
+/// A due message whose consent may have changed: (id, contact, business-initiated, category).
+type Due = (i64, i64, bool, Option<String>);
 
-macro_rules! due {
-    () => {
-        "SELECT o.id, o.contact_id, o.business_initiated, o.category, \
-           (EXISTS (SELECT 1 FROM consents c WHERE c.contact_id = o.contact_id AND c.at_ms >= o.created_at_ms) \
-            OR EXISTS (SELECT 1 FROM marketing_preferences m WHERE m.contact_id = o.contact_id \
-                       AND m.phone_number_id = o.phone_number_id AND m.meta_at_ms >= o.created_at_ms)) AS consent_changed \
-         FROM outbound o WHERE o.phone_number_id = $1 AND o.state = 'queued' AND o.next_attempt_at_ms <= $2 \
-         AND (o.campaign_id IS NULL OR o.campaign_id IN (SELECT id FROM campaigns WHERE state = 'running')) \
-         ORDER BY o.lane, o.next_attempt_at_ms, o.id LIMIT $3"
+/// The due messages of a number, in claim order (`$1` number, `$2` now, `$3` how many).
+macro_rules! due_ids {
+    ($lock:expr) => {
+        concat!(
+            "SELECT id FROM outbound WHERE phone_number_id = $1 AND state = 'queued' AND next_attempt_at_ms <= $2 \
+             AND (campaign_id IS NULL OR campaign_id IN (SELECT id FROM campaigns WHERE state = 'running')) \
+             ORDER BY lane, next_attempt_at_ms, id LIMIT $3",
+            $lock
+        )
     };
 }
-const DUE_SQLITE: &str = due!();
-const DUE_PG: &str = concat!(due!(), " FOR UPDATE SKIP LOCKED");
-const CLAIM_SQLITE: &str = "UPDATE outbound SET state = 'sending', attempts = attempts + 1, updated_at_ms = $1 \
-     WHERE state = 'queued' AND id IN (SELECT value FROM json_each($2)) RETURNING id, recipient, request, lane, attempts, ambiguous";
-const CLAIM_PG: &str = "UPDATE outbound SET state = 'sending', attempts = attempts + 1, updated_at_ms = $1 \
-     WHERE state = 'queued' AND id = ANY($2) RETURNING id, recipient, request, lane, attempts, ambiguous";
+/// Of the messages about to be claimed, those consent could block (business-initiated or
+/// marketing) whose customer has a consent record or a marketing preference recorded since the
+/// message was queued. Usually none: then the decision taken at queueing stands (same rule,
+/// same facts) and nothing more is read.
+const CHANGED: &str = concat!(
+    "SELECT o.id, o.contact_id, o.business_initiated, o.category FROM outbound o WHERE o.id IN (",
+    due_ids!(""),
+    ") AND (o.business_initiated OR o.category = 'MARKETING') \
+     AND (EXISTS (SELECT 1 FROM consents c WHERE c.contact_id = o.contact_id AND c.at_ms >= o.created_at_ms) \
+          OR EXISTS (SELECT 1 FROM marketing_preferences m WHERE m.contact_id = o.contact_id \
+                     AND m.phone_number_id = o.phone_number_id AND m.meta_at_ms >= o.created_at_ms))"
+);
+const CLAIM_SQLITE: &str = concat!(
+    "UPDATE outbound SET state = 'sending', attempts = attempts + 1, updated_at_ms = $2 WHERE id IN (",
+    due_ids!(""),
+    ") RETURNING id, recipient, request, lane, attempts, ambiguous"
+);
+const CLAIM_PG: &str = concat!(
+    "UPDATE outbound SET state = 'sending', attempts = attempts + 1, updated_at_ms = $2 WHERE id IN (",
+    due_ids!(" FOR UPDATE SKIP LOCKED"),
+    ") RETURNING id, recipient, request, lane, attempts, ambiguous"
+);
 const OPTED_OUT_NOTE: &str =
     "The customer opted out after this message was queued; it was not sent.";
 const SET_ACCEPTED: &str = "UPDATE outbound SET state = 'accepted', wamid = $2, error_code = NULL, error_message = NULL, updated_at_ms = $3 \
@@ -103,7 +118,7 @@ fn blocked(
     meta: &HashMap<i64, MetaPreference>,
 ) -> Vec<i64> {
     due.iter()
-        .filter(|(_, contact, business_initiated, category, _)| {
+        .filter(|(_, contact, business_initiated, category)| {
             let marketing = category.as_deref() == Some("MARKETING");
             let consent = Consent::from_records(
                 &records
@@ -132,76 +147,73 @@ macro_rules! push_ids {
 
 /// Body of [`Store::claim_outbound`] for one backend.
 macro_rules! claim_body {
-    ($p:expr, $due_sql:expr, $claim_sql:expr, $ids:expr, $number:expr, $now:expr, $limit:expr) => {{
+    ($p:expr, $claim_sql:expr, $number:expr, $now:expr, $limit:expr) => {{
         let (number, now_ms): (&str, i64) = ($number, $now);
         let mut tx = $p.begin_write().await?;
-        let due: Vec<Due> = sqlx::query_as($due_sql)
+        // Refusing shifts the window of what is claimed, so look again until nothing more is
+        // refused (each round refuses at least one message).
+        loop {
+            let changed: Vec<Due> = sqlx::query_as(CHANGED)
+                .bind(number)
+                .bind(now_ms)
+                .bind($limit)
+                .fetch_all(&mut *tx)
+                .await?;
+            if changed.is_empty() {
+                break;
+            }
+            let mut contacts: Vec<i64> = changed.iter().map(|d| d.1).collect();
+            contacts.sort_unstable();
+            contacts.dedup();
+            let mut records: HashMap<i64, Vec<(String, String, i64)>> = HashMap::new();
+            let mut meta: HashMap<i64, MetaPreference> = HashMap::new();
+            for chunk in contacts.chunks(CHUNK) {
+                let mut q = sqlx::QueryBuilder::new(
+                    "SELECT contact_id, purpose, action, at_ms FROM consents WHERE (phone_number_id IS NULL OR phone_number_id = ",
+                );
+                q.push_bind(number).push(") AND contact_id IN ");
+                push_ids!(q, chunk);
+                q.push(" ORDER BY at_ms DESC, id DESC");
+                let rows: Vec<(i64, String, String, i64)> = q.build_query_as().fetch_all(&mut *tx).await?;
+                for (c, purpose, action, at) in rows {
+                    records.entry(c).or_default().push((purpose, action, at));
+                }
+                let mut q = sqlx::QueryBuilder::new(
+                    "SELECT contact_id, value, meta_at_ms FROM marketing_preferences WHERE phone_number_id = ",
+                );
+                q.push_bind(number).push(" AND contact_id IN ");
+                push_ids!(q, chunk);
+                q.push(" ORDER BY meta_at_ms DESC, id DESC");
+                let rows: Vec<(i64, String, i64)> = q.build_query_as().fetch_all(&mut *tx).await?;
+                for (c, value, at) in rows {
+                    meta.entry(c).or_insert_with(|| MetaPreference::parse(&value, at));
+                }
+            }
+            let refused = blocked(&changed, &records, &meta);
+            if refused.is_empty() {
+                break;
+            }
+            for chunk in refused.chunks(CHUNK) {
+                let mut q = sqlx::QueryBuilder::new("UPDATE outbound SET state = ");
+                q.push_bind(OutboxState::Refused.as_str())
+                    .push(", error_message = ")
+                    .push_bind(OPTED_OUT_NOTE)
+                    .push(", updated_at_ms = ")
+                    .push_bind(now_ms)
+                    .push(" WHERE id IN ");
+                push_ids!(q, chunk);
+                q.build().execute(&mut *tx).await?;
+                let mut q = sqlx::QueryBuilder::new("INSERT INTO outbound_events (outbound_id, state, at_ms, detail) ");
+                q.push_values(chunk, |mut b, id| {
+                    b.push_bind(*id).push_bind(OutboxState::Refused.as_str()).push_bind(now_ms).push_bind(OPTED_OUT_NOTE);
+                });
+                q.build().execute(&mut *tx).await?;
+            }
+        }
+        let rows: Vec<Claimed> = sqlx::query_as($claim_sql)
             .bind(number)
             .bind(now_ms)
             .bind($limit)
-            .fetch_all(&mut *tx)
-            .await?;
-        if due.is_empty() {
-            tx.commit().await?;
-            return Ok(Vec::new());
-        }
-        // Consent is asked again only of what it can block, and only where something was
-        // recorded since the message was queued (otherwise the decision taken then stands: the
-        // rule and its facts are the same).
-        let recheck: Vec<Due> = due
-            .iter()
-            .filter(|d| d.4 && (d.2 || d.3.as_deref() == Some("MARKETING")))
-            .cloned()
-            .collect();
-        let mut contacts: Vec<i64> = recheck.iter().map(|d| d.1).collect();
-        contacts.sort_unstable();
-        contacts.dedup();
-        let mut records: HashMap<i64, Vec<(String, String, i64)>> = HashMap::new();
-        let mut meta: HashMap<i64, MetaPreference> = HashMap::new();
-        for chunk in contacts.chunks(CHUNK) {
-            let mut q = sqlx::QueryBuilder::new(
-                "SELECT contact_id, purpose, action, at_ms FROM consents WHERE (phone_number_id IS NULL OR phone_number_id = ",
-            );
-            q.push_bind(number).push(") AND contact_id IN ");
-            push_ids!(q, chunk);
-            q.push(" ORDER BY at_ms DESC, id DESC");
-            let rows: Vec<(i64, String, String, i64)> = q.build_query_as().fetch_all(&mut *tx).await?;
-            for (c, purpose, action, at) in rows {
-                records.entry(c).or_default().push((purpose, action, at));
-            }
-            let mut q = sqlx::QueryBuilder::new(
-                "SELECT contact_id, value, meta_at_ms FROM marketing_preferences WHERE phone_number_id = ",
-            );
-            q.push_bind(number).push(" AND contact_id IN ");
-            push_ids!(q, chunk);
-            q.push(" ORDER BY meta_at_ms DESC, id DESC");
-            let rows: Vec<(i64, String, i64)> = q.build_query_as().fetch_all(&mut *tx).await?;
-            for (c, value, at) in rows {
-                meta.entry(c).or_insert_with(|| MetaPreference::parse(&value, at));
-            }
-        }
-        let refused = blocked(&recheck, &records, &meta);
-        for chunk in refused.chunks(CHUNK) {
-            let mut q = sqlx::QueryBuilder::new("UPDATE outbound SET state = ");
-            q.push_bind(OutboxState::Refused.as_str())
-                .push(", error_message = ")
-                .push_bind(OPTED_OUT_NOTE)
-                .push(", updated_at_ms = ")
-                .push_bind(now_ms)
-                .push(" WHERE id IN ");
-            push_ids!(q, chunk);
-            q.build().execute(&mut *tx).await?;
-            let mut q = sqlx::QueryBuilder::new("INSERT INTO outbound_events (outbound_id, state, at_ms, detail) ");
-            q.push_values(chunk, |mut b, id| {
-                b.push_bind(*id).push_bind(OutboxState::Refused.as_str()).push_bind(now_ms).push_bind(OPTED_OUT_NOTE);
-            });
-            q.build().execute(&mut *tx).await?;
-        }
-        let go: Vec<i64> = due.iter().map(|d| d.0).filter(|id| !refused.contains(id)).collect();
-        // One statement whose text never changes (prepared once): the ids go in as one value.
-        let rows: Vec<Claimed> = sqlx::query_as($claim_sql)
-            .bind(now_ms)
-            .bind(($ids)(&go))
             .fetch_all(&mut *tx)
             .await?;
         for chunk in rows.chunks(CHUNK) {
@@ -227,24 +239,10 @@ impl Store {
         limit: i64,
     ) -> Result<Vec<Claimed>, StoreError> {
         let mut rows: Vec<Claimed> = match &self.writer {
-            crate::Pool::Sqlite(p) => claim_body!(
-                p,
-                DUE_SQLITE,
-                CLAIM_SQLITE,
-                |ids: &[i64]| serde_json::to_string(ids).unwrap_or_default(),
-                phone_number_id,
-                now_ms,
-                limit
-            ),
-            crate::Pool::Postgres(p) => claim_body!(
-                p,
-                DUE_PG,
-                CLAIM_PG,
-                |ids: &[i64]| ids.to_vec(),
-                phone_number_id,
-                now_ms,
-                limit
-            ),
+            crate::Pool::Sqlite(p) => {
+                claim_body!(p, CLAIM_SQLITE, phone_number_id, now_ms, limit)
+            }
+            crate::Pool::Postgres(p) => claim_body!(p, CLAIM_PG, phone_number_id, now_ms, limit),
         };
         rows.sort_by_key(|r| (r.lane, r.id));
         Ok(rows)
