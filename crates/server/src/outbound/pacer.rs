@@ -54,6 +54,19 @@ impl Pacer {
     /// The instant `row` may go (the number's next slot), or the outcome that puts it back
     /// without an attempt: the customer's pair rate says later, or the number is paused.
     pub fn next(&mut self, row: &Claimed, now: UnixMs, paused: bool) -> Result<Instant, Outcome> {
+        let elapsed_ms = self.epoch.elapsed().as_secs_f64() * 1000.0;
+        let slot_ms = self.slot(row, now, paused, elapsed_ms)?;
+        Ok(self.epoch + Duration::from_secs_f64(slot_ms / 1000.0))
+    }
+
+    /// [`Pacer::next`] as milliseconds after the pacer's start, `elapsed_ms` being now.
+    fn slot(
+        &mut self,
+        row: &Claimed,
+        now: UnixMs,
+        paused: bool,
+        elapsed_ms: f64,
+    ) -> Result<f64, Outcome> {
         let back = |at_ms: i64| Outcome::Deferred {
             id: row.id,
             attempt: row.attempts,
@@ -71,9 +84,8 @@ impl Pacer {
             return Err(back(next.ceil() as i64));
         }
         let interval = 1000.0 / f64::from(self.throughput_mps.max(1));
-        let since = self.epoch.elapsed().as_secs_f64() * 1000.0;
-        let slot = self.slots.reserve(since, interval, CATCH_UP_MS);
-        Ok(self.epoch + Duration::from_secs_f64(slot.max(0.0) / 1000.0))
+        let slot = self.slots.reserve(elapsed_ms, interval, CATCH_UP_MS);
+        Ok(slot.max(0.0))
     }
 }
 
@@ -92,27 +104,26 @@ mod tests {
         }
     }
 
-    // Paused time: the slots are instants, so the test reads them off a clock that only moves
-    // when told.
-    #[tokio::test(start_paused = true)]
-    async fn slots_are_spaced_by_the_throughput_and_pairs_by_their_rate() {
+    #[test]
+    fn slots_are_spaced_by_the_throughput_and_pairs_by_their_rate() {
         let mut p = Pacer::new(10, 6_000, 1);
         let now = UnixMs(1_000_000);
-        let a = p.next(&row(1, "+1"), now, false).unwrap();
-        let b = p.next(&row(2, "+2"), now, false).unwrap();
-        let c = p.next(&row(5, "+4"), now, false).unwrap();
-        // 10 per second: 100 ms apart, once the first slot's catch-up (up to 50 ms of slots
-        // missed while claiming) is spent.
-        assert_eq!(b.duration_since(a).as_millis(), 50);
-        assert_eq!(c.duration_since(b).as_millis(), 100);
+        // The clock stands still at 1 s after the pacer started.
+        let at = 1_000.0;
+        let a = p.slot(&row(1, "+1"), now, false, at).unwrap();
+        let b = p.slot(&row(2, "+2"), now, false, at).unwrap();
+        let c = p.slot(&row(5, "+4"), now, false, at).unwrap();
+        // Up to 50 ms of slots missed while claiming are made up, then 10 per second: 100 ms
+        // apart.
+        assert_eq!((a, b, c), (950.0, 1_050.0, 1_150.0));
         // The same customer again at once: over the pair rate, back to the queue for later.
-        match p.next(&row(3, "+1"), now, false) {
+        match p.slot(&row(3, "+1"), now, false, at) {
             Err(Outcome::Deferred { id: 3, at_ms, .. }) => assert!(at_ms > now.0),
             other => panic!("{other:?}"),
         }
         // Paused: back now, no slot used.
         assert!(matches!(
-            p.next(&row(4, "+3"), now, true),
+            p.slot(&row(4, "+3"), now, true, at),
             Err(Outcome::Deferred { id: 4, .. })
         ));
     }
