@@ -159,13 +159,9 @@ macro_rules! resolve_identified {
                     .collect();
                 for chunk in missing.chunks(500) {
                     let mut q = sqlx::QueryBuilder::new(format!(
-                        "SELECT id, {column} FROM contacts WHERE {column} IN ("
+                        "SELECT id, {column} FROM contacts WHERE {column} IN "
                     ));
-                    let mut list = q.separated(", ");
-                    for w in chunk {
-                        list.push_bind(*w);
-                    }
-                    q.push(")");
+                    $crate::push_list!(q, chunk);
                     let rows: Vec<(i64, String)> = q.build_query_as().fetch_all(&mut *$tx).await?;
                     found[slot].extend(rows.into_iter().map(|(id, w)| (w, id)));
                 }

@@ -106,12 +106,8 @@ impl Store {
         let mut out = HashMap::new();
         for chunk in wa_ids.chunks(500) {
             let rows: Vec<(String, i64)> = with_pool!(&self.pool, p => {
-                let mut q = sqlx::QueryBuilder::new("SELECT wa_id, id FROM contacts WHERE wa_id IN (");
-                let mut sep = q.separated(", ");
-                for w in chunk {
-                    sep.push_bind(w.as_str());
-                }
-                q.push(")");
+                let mut q = sqlx::QueryBuilder::new("SELECT wa_id, id FROM contacts WHERE wa_id IN ");
+                crate::push_list!(q, chunk);
                 q.build_query_as().fetch_all(p).await?
             });
             out.extend(rows);
@@ -260,12 +256,8 @@ impl Store {
             let rows: Vec<(i64, Option<i64>, Option<i64>)> = with_pool!(&self.pool, p => {
                 let mut q = sqlx::QueryBuilder::new("SELECT contact_id, last_inbound_at_ms, fep_expires_at_ms FROM conversations WHERE phone_number_id = ");
                 q.push_bind(phone_number_id);
-                q.push(" AND contact_id IN (");
-                let mut sep = q.separated(", ");
-                for c in chunk {
-                    sep.push_bind(*c);
-                }
-                q.push(")");
+                q.push(" AND contact_id IN ");
+                crate::push_list!(q, chunk);
                 q.build_query_as().fetch_all(p).await?
             });
             out.extend(rows.into_iter().map(|(c, l, f)| (c, (l, f))));

@@ -112,6 +112,20 @@ impl BeginWrite for sqlx::PgPool {
     }
 }
 
+/// Appends `(v, v, …)` to the query builder `$q`, each value of `$values` (an iterator of
+/// references) bound: the one way an `IN` list is written.
+macro_rules! push_list {
+    ($q:expr, $values:expr) => {{
+        $q.push("(");
+        let mut list = $q.separated(", ");
+        for v in $values {
+            list.push_bind(v);
+        }
+        $q.push(")");
+    }};
+}
+pub(crate) use push_list;
+
 /// Write a body once; the compiler type-checks it separately for each backend.
 macro_rules! with_pool {
     ($pool:expr, $p:ident => $body:expr) => {

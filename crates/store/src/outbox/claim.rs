@@ -133,18 +133,6 @@ fn blocked(
         .collect()
 }
 
-/// Appends `(id, id, …)` to the query builder `$q`, each id bound.
-macro_rules! push_ids {
-    ($q:expr, $ids:expr) => {{
-        $q.push("(");
-        let mut list = $q.separated(", ");
-        for id in $ids {
-            list.push_bind(*id);
-        }
-        $q.push(")");
-    }};
-}
-
 /// Body of [`Store::claim_outbound`] for one backend.
 macro_rules! claim_body {
     ($p:expr, $claim_sql:expr, $number:expr, $now:expr, $limit:expr) => {{
@@ -172,7 +160,7 @@ macro_rules! claim_body {
                     "SELECT contact_id, purpose, action, at_ms FROM consents WHERE (phone_number_id IS NULL OR phone_number_id = ",
                 );
                 q.push_bind(number).push(") AND contact_id IN ");
-                push_ids!(q, chunk);
+                crate::push_list!(q, chunk);
                 q.push(" ORDER BY at_ms DESC, id DESC");
                 let rows: Vec<(i64, String, String, i64)> = q.build_query_as().fetch_all(&mut *tx).await?;
                 for (c, purpose, action, at) in rows {
@@ -182,7 +170,7 @@ macro_rules! claim_body {
                     "SELECT contact_id, value, meta_at_ms FROM marketing_preferences WHERE phone_number_id = ",
                 );
                 q.push_bind(number).push(" AND contact_id IN ");
-                push_ids!(q, chunk);
+                crate::push_list!(q, chunk);
                 q.push(" ORDER BY meta_at_ms DESC, id DESC");
                 let rows: Vec<(i64, String, i64)> = q.build_query_as().fetch_all(&mut *tx).await?;
                 for (c, value, at) in rows {
@@ -201,7 +189,7 @@ macro_rules! claim_body {
                     .push(", updated_at_ms = ")
                     .push_bind(now_ms)
                     .push(" WHERE id IN ");
-                push_ids!(q, chunk);
+                crate::push_list!(q, chunk);
                 q.build().execute(&mut *tx).await?;
                 let mut q = sqlx::QueryBuilder::new("INSERT INTO outbound_events (outbound_id, state, at_ms, detail) ");
                 q.push_values(chunk, |mut b, id| {

@@ -38,12 +38,8 @@ macro_rules! by_contact {
                 q.push_bind($since);
                 q.push(tail);
             }
-            q.push(" AND contact_id IN (");
-            let mut list = q.separated(", ");
-            for c in chunk {
-                list.push_bind(*c);
-            }
-            q.push(")");
+            q.push(" AND contact_id IN ");
+            crate::push_list!(q, chunk);
             q.push($tail);
             out.extend(q.build_query_as::<$row>().fetch_all(&mut *$tx).await?);
         }
@@ -94,14 +90,15 @@ macro_rules! submit_batch {
                 .or_default()
                 .push(*c);
         }
-        let any_marketing = {
-            let mut any = false;
-            for s in sends {
-                let t = account_facts!($tx, s, now, &mut seen);
-                any |= t.is_some_and(|t| t.category == Category::Marketing);
-            }
-            any
-        };
+        // Each send's template (read once per template into `seen`), and the account facts.
+        let mut templates: Vec<Option<TemplateDef>> = Vec::with_capacity(sends.len());
+        for s in sends {
+            templates.push(account_facts!($tx, s, now, &mut seen));
+        }
+        let any_marketing = templates.iter().any(|t| {
+            t.as_ref()
+                .is_some_and(|t| t.category == Category::Marketing)
+        });
         let mut facts: HashMap<&str, batch::Recipients> = HashMap::new();
         for (number, cs) in numbers.iter_mut() {
             cs.sort_unstable();
@@ -172,7 +169,7 @@ macro_rules! submit_batch {
             let r = facts
                 .get_mut(s.phone_number_id.as_str())
                 .expect("read above");
-            let template = account_facts!($tx, s, now, &mut seen);
+            let template = templates[i].take();
             let (limit, used) = seen.budgets[&s.phone_number_id];
             let f = Facts {
                 contact: *contact,
@@ -280,12 +277,8 @@ macro_rules! submit_batch {
         let mut rows: HashMap<i64, OutboundRow> = HashMap::with_capacity(ids.len());
         for chunk in ids.chunks(batch::ROWS) {
             let mut q =
-                sqlx::QueryBuilder::new(concat!(crate::outbox::select_row!(), " WHERE o.id IN ("));
-            let mut list = q.separated(", ");
-            for (_, id) in chunk {
-                list.push_bind(*id);
-            }
-            q.push(")");
+                sqlx::QueryBuilder::new(concat!(crate::outbox::select_row!(), " WHERE o.id IN "));
+            crate::push_list!(q, chunk.iter().map(|(_, id)| id));
             let got: Vec<OutboundRow> = q.build_query_as().fetch_all(&mut *$tx).await?;
             rows.extend(got.into_iter().map(|r| (r.id, r)));
         }
