@@ -118,10 +118,7 @@ async fn seed(db: &TestDatabase, n: usize) {
     }
     use sqlx::Connection;
     match db.backend {
-        Backend::Sqlite => seed_on!(
-            sqlx::SqliteConnection::connect(&db.url).await.unwrap(),
-            ""
-        ),
+        Backend::Sqlite => seed_on!(sqlx::SqliteConnection::connect(&db.url).await.unwrap(), ""),
         Backend::Postgres => {
             // The ids are given so messages can name their conversations; the identity
             // sequences are moved past them.
@@ -153,7 +150,10 @@ async fn scalar(db: &TestDatabase, sql: &'static str) -> i64 {
     }
 }
 
-async fn projector_for(store: &Store, url: &str) -> switchboard_server::inbound::projector::Projector {
+async fn projector_for(
+    store: &Store,
+    url: &str,
+) -> switchboard_server::inbound::projector::Projector {
     let mut toml = String::new();
     for i in 0..NUMBERS {
         toml.push_str(&format!(
@@ -224,7 +224,11 @@ async fn run(db: &TestDatabase, scenario: &str, n: usize) -> (f64, f64) {
     let (messages, statuses, contacts, _) = store.inbound_counts().await.unwrap();
     match scenario {
         "statuses" => {
-            let read = scalar(db, "SELECT COUNT(*) FROM messages WHERE status = 'read' AND status_rank = 3").await;
+            let read = scalar(
+                db,
+                "SELECT COUNT(*) FROM messages WHERE status = 'read' AND status_rank = 3",
+            )
+            .await;
             assert_eq!(read, n as i64, "every message read");
             assert_eq!(statuses, 3 * n as i64, "every status kept");
         }
@@ -243,7 +247,9 @@ async fn main() {
     let rounds = env_usize("BENCH_ROUNDS", 1);
     let only = std::env::var("BENCH_ONLY").unwrap_or_default();
     let only_scenario = std::env::var("BENCH_SCENARIO").unwrap_or_default();
-    println!("| round | backend | scenario | items | journal append /s (baseline) | projected /s |");
+    println!(
+        "| round | backend | scenario | items | journal append /s (baseline) | projected /s |"
+    );
     println!("|---|---|---|---|---|---|");
     for round in 1..=rounds {
         for backend in ["sqlite", "postgres"] {

@@ -130,73 +130,177 @@ impl crate::Store {
     }
 }
 
-/// The contacts of many keys that each say nothing beyond one identifier (a phone or a BSUID:
-/// a campaign's recipients), found or made with a few set statements inside `$tx` at `$now`.
-/// The rule is [`resolve_contact!`]'s for such keys: found by that identifier, else made;
-/// nothing to update. `$keys: &[&ContactKey]`; evaluates to their ids, in order.
-macro_rules! resolve_identified {
+/// A contact's identity as [`resolve_many!`] reads it: (id, wa_id, bsuid, parent_bsuid,
+/// username, name).
+pub(crate) type ContactFacts = (
+    i64,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
+
+impl ContactKey {
+    /// Whether [`UPDATE_CONTACT`] would change the contact `row`, so a batch writes only the
+    /// contacts a key adds to (a customer writing again under the same name changes nothing).
+    /// The statement's rules, read the other way: a phone or BSUID fills only an empty one; a
+    /// parent BSUID, username or the customer's name replaces a different one; a name the
+    /// business gave fills only a contact with none.
+    pub(crate) fn would_change(&self, row: &ContactFacts) -> bool {
+        let (_, wa_id, bsuid, parent, username, name) = row;
+        (self.wa_id.is_some() && wa_id.is_none())
+            || (self.bsuid.is_some() && bsuid.is_none())
+            || (self.parent_bsuid.is_some() && parent != &self.parent_bsuid)
+            || (self.username.is_some() && username != &self.username)
+            || (self.name.is_some() && name != &self.name)
+            || (self.name.is_none() && self.name_if_unknown.is_some() && name.is_none())
+    }
+
+    /// Folds a later key for the same customer into this one, as applying both in order would:
+    /// what the later one says wins, what it does not say is kept.
+    pub(crate) fn absorb(&mut self, later: &ContactKey) {
+        fn take(mine: &mut Option<String>, theirs: &Option<String>) {
+            if theirs.is_some() {
+                mine.clone_from(theirs);
+            }
+        }
+        take(&mut self.wa_id, &later.wa_id);
+        take(&mut self.bsuid, &later.bsuid);
+        take(&mut self.parent_bsuid, &later.parent_bsuid);
+        take(&mut self.username, &later.username);
+        take(&mut self.name, &later.name);
+        take(&mut self.name_if_unknown, &later.name_if_unknown);
+    }
+
+    /// The identifier a batch knows this customer by: the BSUID, else the phone.
+    pub(crate) fn batch_key(&self) -> Option<(&str, bool)> {
+        self.bsuid
+            .as_deref()
+            .map(|b| (b, true))
+            .or_else(|| self.wa_id.as_deref().map(|w| (w, false)))
+    }
+}
+
+/// The contacts of many keys, found or made inside `$tx` at `$now` with a few set statements,
+/// by [`resolve_contact!`]'s rules: found by BSUID, then by phone; a found contact is updated
+/// only when the key adds to it ([`ContactKey::would_change`]); the rest are made in one
+/// statement. Keys that could meet one another (two new keys sharing a phone or a BSUID), keys
+/// with only a parent BSUID, and a contact another transaction made meanwhile go through
+/// [`resolve_contact!`] one by one, in order (so should a batch's keys repeat one customer,
+/// fold them first with [`ContactKey::absorb`]). `$keys: &[&ContactKey]`; evaluates to their
+/// ids, in order.
+macro_rules! resolve_many {
     ($tx:expr, $keys:expr, $now:expr) => {{
         let keys: &[&$crate::contacts::ContactKey] = $keys;
         let now: i64 = $now;
-        let mut found: [std::collections::HashMap<String, i64>; 2] = Default::default();
-        for (slot, column) in [(0usize, "wa_id"), (1, "bsuid")] {
-            // A key with a BSUID is found by it (as `resolve_contact!` does first).
-            let mut wanted: Vec<&str> = keys
+        let mut rows: Vec<Option<$crate::contacts::ContactFacts>> = vec![None; keys.len()];
+        for by_bsuid in [true, false] {
+            let column = if by_bsuid { "bsuid" } else { "wa_id" };
+            let ident = |k: &$crate::contacts::ContactKey| {
+                if by_bsuid {
+                    k.bsuid.clone()
+                } else {
+                    k.wa_id.clone()
+                }
+            };
+            let mut wanted: Vec<String> = keys
                 .iter()
-                .filter_map(|k| match slot {
-                    0 if k.bsuid.is_none() => k.wa_id.as_deref(),
-                    0 => None,
-                    _ => k.bsuid.as_deref(),
-                })
+                .zip(&rows)
+                .filter(|(_, row)| row.is_none())
+                .filter_map(|(k, _)| ident(k))
                 .collect();
             wanted.sort_unstable();
             wanted.dedup();
-            for _pass in 0..2 {
-                let missing: Vec<&str> = wanted
-                    .iter()
-                    .copied()
-                    .filter(|w| !found[slot].contains_key(*w))
-                    .collect();
-                for chunk in missing.chunks(500) {
-                    let mut q = sqlx::QueryBuilder::new(format!(
-                        "SELECT id, {column} FROM contacts WHERE {column} IN "
-                    ));
-                    $crate::push_list!(q, chunk);
-                    let rows: Vec<(i64, String)> = q.build_query_as().fetch_all(&mut *$tx).await?;
-                    found[slot].extend(rows.into_iter().map(|(id, w)| (w, id)));
+            let mut found: std::collections::HashMap<String, $crate::contacts::ContactFacts> =
+                std::collections::HashMap::new();
+            for chunk in wanted.chunks(500) {
+                let mut q = sqlx::QueryBuilder::new(format!(
+                    "SELECT id, wa_id, bsuid, parent_bsuid, username, name FROM contacts WHERE {column} IN "
+                ));
+                $crate::push_list!(q, chunk);
+                let got: Vec<$crate::contacts::ContactFacts> =
+                    q.build_query_as().fetch_all(&mut *$tx).await?;
+                for row in got {
+                    let value = if by_bsuid { row.2.clone() } else { row.1.clone() };
+                    if let Some(v) = value {
+                        found.insert(v, row);
+                    }
                 }
-                let missing: Vec<&str> = wanted
-                    .iter()
-                    .copied()
-                    .filter(|w| !found[slot].contains_key(*w))
-                    .collect();
-                if missing.is_empty() {
-                    break;
-                }
-                // Made; one that another transaction made meanwhile is found on the next pass.
-                for chunk in missing.chunks(500) {
-                    let mut q = sqlx::QueryBuilder::new(format!(
-                        "INSERT INTO contacts ({column}, created_at_ms, updated_at_ms) "
-                    ));
-                    q.push_values(chunk, |mut b, w| {
-                        b.push_bind(*w).push_bind(now).push_bind(now);
-                    });
-                    q.push(format!(" ON CONFLICT DO NOTHING RETURNING id, {column}"));
-                    let rows: Vec<(i64, String)> = q.build_query_as().fetch_all(&mut *$tx).await?;
-                    found[slot].extend(rows.into_iter().map(|(id, w)| (w, id)));
+            }
+            for (k, row) in keys.iter().zip(rows.iter_mut()) {
+                if row.is_none() {
+                    if let Some(v) = ident(k) {
+                        *row = found.get(&v).cloned();
+                    }
                 }
             }
         }
-        let mut ids = Vec::with_capacity(keys.len());
-        for k in keys {
-            let id = match (&k.bsuid, &k.wa_id) {
-                (Some(b), _) => found[1].get(b).copied(),
-                (None, Some(w)) => found[0].get(w).copied(),
-                (None, None) => None,
-            };
-            ids.push(id.ok_or($crate::StoreError::NotFound)?);
+        let mut ids: Vec<Option<i64>> = vec![None; keys.len()];
+        // Made in one statement: new keys with a phone or BSUID no other new key shares.
+        let mut seen: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+        for (k, row) in keys.iter().zip(&rows) {
+            if row.is_none() {
+                for v in [k.wa_id.as_deref(), k.bsuid.as_deref()].into_iter().flatten() {
+                    *seen.entry(v).or_default() += 1;
+                }
+            }
         }
-        ids
+        let alone = |k: &$crate::contacts::ContactKey| {
+            (k.wa_id.is_some() || k.bsuid.is_some())
+                && [k.wa_id.as_deref(), k.bsuid.as_deref()]
+                    .into_iter()
+                    .flatten()
+                    .all(|v| seen.get(v) == Some(&1))
+        };
+        let new: Vec<usize> = (0..keys.len())
+            .filter(|&i| rows[i].is_none() && alone(keys[i]))
+            .collect();
+        for chunk in new.chunks(500) {
+            let mut q = sqlx::QueryBuilder::new(
+                "INSERT INTO contacts (wa_id, bsuid, parent_bsuid, username, name, created_at_ms, updated_at_ms) ",
+            );
+            q.push_values(chunk, |mut b, &i| {
+                let k = keys[i];
+                b.push_bind(&k.wa_id)
+                    .push_bind(&k.bsuid)
+                    .push_bind(&k.parent_bsuid)
+                    .push_bind(&k.username)
+                    .push_bind(k.name.as_ref().or(k.name_if_unknown.as_ref()))
+                    .push_bind(now)
+                    .push_bind(now);
+            });
+            q.push(" ON CONFLICT DO NOTHING RETURNING id, wa_id, bsuid");
+            let made: Vec<(i64, Option<String>, Option<String>)> =
+                q.build_query_as().fetch_all(&mut *$tx).await?;
+            let made: std::collections::HashMap<(bool, String), i64> = made
+                .into_iter()
+                .flat_map(|(id, w, b)| {
+                    [w.map(|w| ((false, w), id)), b.map(|b| ((true, b), id))]
+                        .into_iter()
+                        .flatten()
+                })
+                .collect();
+            for &i in chunk {
+                let k = keys[i];
+                ids[i] = match (&k.bsuid, &k.wa_id) {
+                    (Some(b), _) => made.get(&(true, b.clone())).copied(),
+                    (None, Some(w)) => made.get(&(false, w.clone())).copied(),
+                    (None, None) => None,
+                };
+            }
+        }
+        for i in 0..keys.len() {
+            if ids[i].is_some() {
+                continue;
+            }
+            ids[i] = Some(match &rows[i] {
+                Some(row) if !keys[i].would_change(row) => row.0,
+                // Updated, or made where the batch could not: the one-key rules.
+                _ => $crate::contacts::contact_id!($tx, keys[i], now),
+            });
+        }
+        ids.into_iter().map(|id| id.unwrap_or_default()).collect::<Vec<i64>>()
     }};
 }
-pub(crate) use resolve_identified;
+pub(crate) use resolve_many;

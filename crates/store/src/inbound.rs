@@ -11,10 +11,12 @@
 //! ("parked") and is applied when the message appears. Time is Meta's: windows are computed from
 //! the webhook timestamps, and a conversation's latest times only move forward.
 
+pub(crate) mod messages;
+
 use std::collections::HashMap;
 
 use crate::contacts::ContactKey;
-use crate::journal::{COUNT_DELIVERY, MARK_DUPLICATE, MARK_PROJECTED};
+use crate::journal::{COUNT_DELIVERY, MARK_DUPLICATE};
 use crate::{BeginWrite, Store, StoreError, with_pool};
 
 /// One message to record (inbound, or an outbound echo from the WhatsApp Business app).
@@ -155,23 +157,6 @@ pub struct KeywordSeen {
     pub wamid: String,
 }
 
-const UPSERT_CONVERSATION: &str = "INSERT INTO conversations (phone_number_id, contact_id, status, last_message_at_ms, created_at_ms) \
-     VALUES ($1, $2, 'open', $3, $4) \
-     ON CONFLICT (phone_number_id, contact_id) DO UPDATE SET phone_number_id = excluded.phone_number_id RETURNING id";
-const INSERT_MESSAGE: &str = "INSERT INTO messages (wamid, conversation_id, direction, type, text, payload, meta_at_ms, journal_id, created_at_ms) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (wamid) DO NOTHING RETURNING id";
-const TOUCH_INBOUND: &str = "UPDATE conversations SET \
-       status = 'open', unread_count = unread_count + 1, \
-       last_inbound_at_ms = CASE WHEN last_inbound_at_ms IS NULL OR last_inbound_at_ms < $2 THEN $2 ELSE last_inbound_at_ms END, \
-       last_message_at_ms = CASE WHEN last_message_at_ms < $2 THEN $2 ELSE last_message_at_ms END, \
-       fep_expires_at_ms = CASE WHEN $3 > COALESCE(fep_expires_at_ms, 0) THEN $3 ELSE fep_expires_at_ms END \
-     WHERE id = $1";
-const TOUCH_OUTBOUND: &str = "UPDATE conversations SET \
-       last_message_at_ms = CASE WHEN last_message_at_ms < $2 THEN $2 ELSE last_message_at_ms END WHERE id = $1";
-const INSERT_MEDIA: &str = "INSERT INTO media (message_id, phone_number_id, media_id, mime_type, sha256, url, next_attempt_at_ms) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (message_id) DO NOTHING";
-const INSERT_STATUS: &str = "INSERT INTO message_statuses (wamid, status, rank, meta_at_ms, pricing, errors, error_code, payload, journal_id) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (wamid, status) DO NOTHING RETURNING id";
 const CHANGE_NUMBER: &str = "UPDATE contacts SET wa_id = $2, updated_at_ms = $3 WHERE wa_id = $1 AND NOT EXISTS (SELECT 1 FROM contacts c2 WHERE c2.wa_id = $2)";
 // Keyed by the OLD BSUID, so a replayed change cannot undo a later one; by phone only when the
 // message did not carry the old BSUID.
@@ -188,9 +173,6 @@ const INSERT_PREFERENCE: &str = "INSERT INTO marketing_preferences (contact_id, 
      ON CONFLICT (contact_id, phone_number_id, meta_at_ms, value) DO NOTHING";
 const INSERT_KEYWORD_CONSENT: &str = "INSERT INTO consents (contact_id, phone_number_id, purpose, action, source, evidence, actor, dedupe_key, at_ms) \
      VALUES ($1, $2, 'all', $3, 'keyword', $4, 'customer', $5, $6) ON CONFLICT (dedupe_key) DO NOTHING";
-/// The first journal row with this body; a replay of that row finds itself.
-const CLAIM_BODY: &str = "INSERT INTO webhook_dedupe (dedupe_key, journal_id) VALUES ($1, $2) \
-     ON CONFLICT (dedupe_key) DO UPDATE SET journal_id = webhook_dedupe.journal_id RETURNING journal_id";
 impl Store {
     /// Applies one journal entry's ops and marks it projected, in one transaction. (For tests:
     /// the entry's body is taken to be unique.)
@@ -210,8 +192,11 @@ impl Store {
     }
 
     /// Applies several journal entries in order and marks them projected, in ONE transaction
-    /// (one commit for many bodies, as the intake's group commit). Contacts and conversations
-    /// looked up once are remembered for the rest of the batch.
+    /// (one commit for many bodies, as the intake's group commit). Messages and statuses are
+    /// written in sets ([`messages::apply_messages!`], [`crate::statuses::apply_statuses!`]),
+    /// a few statements for the whole batch; the rarer ops one by one, in order (a change of
+    /// number or BSUID first writes what came before it, since it changes who a later message
+    /// is from). Contacts and conversations found once are remembered for the rest of the batch.
     ///
     /// An entry whose body an earlier journal row already had (Meta's retry) changes nothing:
     /// it is marked `duplicate_of` that row, whose delivery count goes up.
@@ -221,8 +206,7 @@ impl Store {
         now_ms: i64,
     ) -> Result<ProjectionSummary, StoreError> {
         let mut sum = ProjectionSummary::default();
-        let mut contacts: HashMap<(String, bool), i64> = HashMap::new();
-        let mut conversations: HashMap<(String, i64), i64> = HashMap::new();
+        let mut resolved = messages::Resolved::default();
         // SQLite: the journal is another file (written by its own thread), marked after the
         // projection commits.
         let separate_journal = self.journal_thread.clone();
@@ -230,9 +214,33 @@ impl Store {
         let mut duplicates: Vec<(i64, i64)> = Vec::new();
         let summary: Result<ProjectionSummary, StoreError> = with_pool!(&self.writer, p => {
             let mut tx = p.begin_write().await?;
+            // Each body claimed once, by its first journal row (a copy later in this batch
+            // included); a replay of that row finds itself.
+            let mut firsts: HashMap<&str, i64> = HashMap::new();
+            let mut claim: Vec<(&str, i64)> = Vec::new();
+            for e in entries {
+                if !firsts.contains_key(e.dedupe_key.as_str()) {
+                    firsts.insert(&e.dedupe_key, e.journal_id);
+                    claim.push((&e.dedupe_key, e.journal_id));
+                }
+            }
+            for part in claim.chunks(1_000) {
+                let mut q = sqlx::QueryBuilder::new("INSERT INTO webhook_dedupe (dedupe_key, journal_id) ");
+                q.push_values(part, |mut b, (key, id)| { b.push_bind(*key).push_bind(*id); });
+                q.push(" ON CONFLICT (dedupe_key) DO UPDATE SET journal_id = webhook_dedupe.journal_id RETURNING dedupe_key, journal_id");
+                let got: Vec<(String, i64)> = q.build_query_as().fetch_all(&mut *tx).await?;
+                for (key, first) in got {
+                    if let Some(claimed) = firsts.get_mut(key.as_str()) {
+                        *claimed = first;
+                    }
+                }
+            }
+            let mut messages: Vec<(i64, &MessageOp)> = Vec::new();
+            let mut statuses: Vec<(i64, &StatusOp)> = Vec::new();
+            let mut projected: Vec<i64> = Vec::with_capacity(entries.len());
             for entry in entries {
             let journal_id = entry.journal_id;
-            let (first,): (i64,) = sqlx::query_as(CLAIM_BODY).bind(&entry.dedupe_key).bind(journal_id).fetch_one(&mut *tx).await?;
+            let first = firsts[entry.dedupe_key.as_str()];
             if first != journal_id {
                 sum.duplicates += 1;
                 duplicates.push((journal_id, first));
@@ -242,74 +250,25 @@ impl Store {
                 }
                 continue;
             }
+            projected.push(journal_id);
             for op in &entry.ops {
                 match op {
-                    Op::Message(m) => {
-                        // Seen before (a duplicate, or a replay after the contact changed number
-                        // or BSUID): change nothing, not even by resolving its old identity.
-                        let seen: Option<(i64,)> = sqlx::query_as("SELECT id FROM messages WHERE wamid = $1").bind(&m.wamid).fetch_optional(&mut *tx).await?;
-                        if seen.is_some() { sum.messages_seen += 1; continue; }
-                        let key = m.contact.bsuid.clone().map(|b| (b, true)).or_else(|| m.contact.wa_id.clone().map(|w| (w, false)));
-                        let contact = match key.as_ref().and_then(|k| contacts.get(k)) {
-                            Some(id) => *id,
-                            None => {
-                                let id = crate::contacts::contact_id!(tx, &m.contact, now_ms);
-                                if let Some(k) = key { contacts.insert(k, id); }
-                                id
-                            }
-                        };
-                        let conversation = match conversations.get(&(m.phone_number_id.clone(), contact)) {
-                            Some(c) => *c,
-                            None => {
-                                let (c,): (i64,) = sqlx::query_as(UPSERT_CONVERSATION)
-                                    .bind(&m.phone_number_id).bind(contact).bind(m.meta_at_ms).bind(now_ms)
-                                    .fetch_one(&mut *tx).await?;
-                                conversations.insert((m.phone_number_id.clone(), contact), c);
-                                c
-                            }
-                        };
-                        let inserted: Option<(i64,)> = sqlx::query_as(INSERT_MESSAGE)
-                            .bind(&m.wamid).bind(conversation).bind(if m.inbound { "in" } else { "out" })
-                            .bind(&m.kind).bind(&m.text).bind(&m.payload).bind(m.meta_at_ms).bind(journal_id).bind(now_ms)
-                            .fetch_optional(&mut *tx).await?;
-                        let Some((message_id,)) = inserted else { sum.messages_seen += 1; continue };
-                        sum.messages_new += 1;
-                        sum.changed.push((conversation, "message"));
-                        if m.inbound {
-                            let fep = m.free_entry_point_until_ms.unwrap_or(0);
-                            sqlx::query(TOUCH_INBOUND).bind(conversation).bind(m.meta_at_ms).bind(fep).execute(&mut *tx).await?;
-                        } else {
-                            sqlx::query(TOUCH_OUTBOUND).bind(conversation).bind(m.meta_at_ms).execute(&mut *tx).await?;
-                            // A status may have arrived before its message: apply the best one.
-                            crate::statuses::apply_parked!(tx, [m.wamid.as_str()]);
-                        }
-                        if let Some(media) = &m.media {
-                            sqlx::query(INSERT_MEDIA).bind(message_id).bind(&m.phone_number_id).bind(&media.media_id)
-                                .bind(&media.mime_type).bind(&media.sha256).bind(&media.url).bind(now_ms)
-                                .execute(&mut *tx).await?;
-                        }
-                    }
-                    Op::Status(s) => {
-                        let inserted: Option<(i64,)> = sqlx::query_as(INSERT_STATUS)
-                            .bind(&s.wamid).bind(&s.status).bind(s.rank).bind(s.meta_at_ms).bind(&s.pricing).bind(&s.errors)
-                            .bind(s.error_code).bind(&s.payload).bind(journal_id)
-                            .fetch_optional(&mut *tx).await?;
-                        if inserted.is_none() { sum.statuses_seen += 1; continue }
-                        sum.statuses_new += 1;
-                        let advanced: Vec<(i64,)> = sqlx::query_as(crate::statuses::ADVANCE_STATUS).bind(&s.wamid).bind(&s.status).bind(s.rank).bind(s.meta_at_ms).bind(s.error_code)
-                            .fetch_all(&mut *tx).await?;
-                        sum.changed.extend(advanced.iter().map(|(c,)| (*c, "status")));
-                        if advanced.is_empty() {
-                            let known: Option<(i64,)> = sqlx::query_as("SELECT id FROM messages WHERE wamid = $1").bind(&s.wamid).fetch_optional(&mut *tx).await?;
-                            if known.is_none() { sum.statuses_parked += 1; }
-                        }
-                    }
+                    Op::Message(m) => messages.push((journal_id, m)),
+                    Op::Status(s) => statuses.push((journal_id, s)),
                     Op::NumberChanged { old_wa_id, new_wa_id } => {
-                        contacts.clear();
+                        messages::apply_messages!(tx, &messages, &mut resolved, &mut sum, now_ms);
+                        crate::statuses::apply_statuses!(tx, &statuses, &mut sum);
+                        messages.clear();
+                        statuses.clear();
+                        resolved = Default::default();
                         sqlx::query(CHANGE_NUMBER).bind(old_wa_id).bind(new_wa_id).bind(now_ms).execute(&mut *tx).await?;
                     }
                     Op::BsuidChanged { old_bsuid, wa_id, new_bsuid } => {
-                        contacts.clear();
+                        messages::apply_messages!(tx, &messages, &mut resolved, &mut sum, now_ms);
+                        crate::statuses::apply_statuses!(tx, &statuses, &mut sum);
+                        messages.clear();
+                        statuses.clear();
+                        resolved = Default::default();
                         if old_bsuid.is_some() || wa_id.is_some() {
                             sqlx::query(CHANGE_BSUID).bind(old_bsuid).bind(wa_id).bind(new_bsuid).bind(now_ms).execute(&mut *tx).await?;
                         }
@@ -367,9 +326,17 @@ impl Store {
                     }
                 }
             }
-            if separate_journal.is_none() {
-                sqlx::query(MARK_PROJECTED).bind(journal_id).bind(now_ms).bind(None::<&str>).execute(&mut *tx).await?;
             }
+            messages::apply_messages!(tx, &messages, &mut resolved, &mut sum, now_ms);
+            crate::statuses::apply_statuses!(tx, &statuses, &mut sum);
+            if separate_journal.is_none() {
+                for part in projected.chunks(1_000) {
+                    let mut q = sqlx::QueryBuilder::new("UPDATE webhook_journal SET projected_at_ms = ");
+                    q.push_bind(now_ms);
+                    q.push(", error = NULL, duplicate_of = NULL WHERE id IN ");
+                    crate::push_list!(q, part.iter().copied());
+                    q.build().execute(&mut *tx).await?;
+                }
             }
             tx.commit().await?;
             Ok(sum)

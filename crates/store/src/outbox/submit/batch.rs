@@ -80,7 +80,7 @@ macro_rules! submit_batch {
         let now: UnixMs = $now;
         let since = policy::limit_period_start(now).0;
         let keys: Vec<&ContactKey> = sends.iter().map(|s| &s.contact).collect();
-        let contacts: Vec<i64> = crate::contacts::resolve_identified!($tx, &keys, now.0);
+        let contacts: Vec<i64> = crate::contacts::resolve_many!($tx, &keys, now.0);
         let mut seen = Seen::default();
         // Per number: its recipients' facts, read as sets.
         let mut numbers: HashMap<&str, Vec<i64>> = HashMap::new();
