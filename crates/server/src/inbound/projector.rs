@@ -15,7 +15,7 @@ use tokio_util::sync::CancellationToken;
 use super::project::{ProjectCtx, project};
 
 /// Most ops in one projection transaction.
-const MAX_OPS_PER_COMMIT: usize = 200;
+const MAX_OPS_PER_COMMIT: usize = 1_000;
 
 #[derive(Clone)]
 pub struct Projector {
@@ -257,7 +257,7 @@ impl Projector {
     pub async fn drain(&self) -> Result<Pass, StoreError> {
         let mut total = Pass::default();
         loop {
-            let p = self.run_once(500).await?;
+            let p = self.run_once(1_000).await?;
             total.projected += p.projected;
             total.dead_letters += p.dead_letters;
             if p.projected + p.dead_letters == 0 {
@@ -274,7 +274,7 @@ impl Projector {
             if stop.is_cancelled() {
                 return;
             }
-            match self.run_once(500).await {
+            match self.run_once(1_000).await {
                 Ok(p) if p.projected + p.dead_letters > 0 => continue,
                 Ok(_) => {}
                 Err(e) => {
