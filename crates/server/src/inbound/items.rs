@@ -235,7 +235,9 @@ pub(crate) async fn replay(
         ));
     }
     let row = store.webhook(letter.journal_id).await?;
-    // Applying the item marks the row projected: a pending replay of the row must go first.
+    // Applying the item marks the row projected: a pending replay of the row must go first. (A
+    // range replay that lands between this check and the commit below is marked projected by
+    // it and not projected again; running that range replay again is harmless.)
     if row.projected_at_ms.is_none() {
         return Err(ReplayError::BodyPending);
     }
