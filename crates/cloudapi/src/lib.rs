@@ -9,7 +9,9 @@
 //! * **Lossless.** Meta adds fields without notice. Every object keeps the keys it does not know in
 //!   an `extra` map, unknown webhook fields and message types are kept as raw JSON, and
 //!   re-serialising a parsed payload gives back the same JSON value. A newer payload is never a
-//!   parse error; only a payload whose *known* keys have the wrong shape is.
+//!   parse error. In a webhook, a change or an item whose *known* keys have the wrong shape is
+//!   kept unparsed beside the rest (`webhook::Items`), so only a body that is not an envelope at
+//!   all fails to parse; elsewhere, a payload whose known keys have the wrong shape is an error.
 //! * **Wire-shaped.** Values keep Meta's representation (timestamps as the strings Meta sends, ids
 //!   as strings, numbers as JSON numbers) so that the journal and the typed view never disagree.
 //!   Typed views (`kind()`, `as_unix()`, …) are methods, not conversions at parse time.

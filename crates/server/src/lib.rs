@@ -252,7 +252,8 @@ impl Application {
             clock: Arc::default(),
             shutdown: tokio_util::sync::CancellationToken::new(),
         }));
-        projector.answer_keywords_with(state.clone());
+        projector.answer_keywords_with(&state);
+        let _ = state.inbound.projector.set(projector.clone());
         let template_sync: StartupTask = Box::pin(outbound::templates::keep_synced(
             state.store.clone(),
             state.graph.clone(),

@@ -128,6 +128,8 @@ pub enum Op {
         keyword: String,
         wamid: String,
     },
+    /// An item of the body kept as a dead letter, or resolved (`journal/items.rs`).
+    Item(crate::journal::items::ItemOp),
 }
 
 /// What a projection changed (first application) versus found already applied.
@@ -324,6 +326,7 @@ impl Store {
                         sqlx::query(INSERT_PREFERENCE).bind(contact).bind(phone_number_id).bind(value).bind(meta_at_ms)
                             .execute(&mut *tx).await?;
                     }
+                    Op::Item(item) => crate::journal::items::apply!(tx, journal_id, item, now_ms),
                 }
             }
             }

@@ -39,6 +39,9 @@ pub use costs::{CostRow, NewCost, RateCardRow};
 pub use error::StoreError;
 pub use inbound::{Journaled, KeywordSeen, MediaRef, MessageOp, Op, ProjectionSummary, StatusOp};
 pub use inbox_ui::{CannedResponse, EVENTS_CHANNEL, PendingOutbound, ViewCount, ViewCounts};
+pub use journal::items::{
+    DeadItemCode, ItemDeadLetter, ItemDeadLetterQuery, ItemDeadLetterRow, ItemOp, SETTLED_BY,
+};
 pub use journal::{JournalActivity, JournalEntry, NewWebhook};
 pub use media::{MediaJob, MediaRecord};
 pub use outbox::{

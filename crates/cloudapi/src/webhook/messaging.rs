@@ -1,9 +1,12 @@
 //! The value shared by `messages`, `user_preferences` and `smb_message_echoes`: routing metadata,
-//! sender profiles, and the arrays (messages, statuses, errors, preferences, echoes).
+//! sender profiles, and the arrays (messages, statuses, errors, preferences, echoes). Each array
+//! is read item by item (see `items`): the accessors give the items that parsed, and
+//! [`MessagingValue::unparsed`] the ones that did not.
 
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
-use super::{InboundMessage, Status};
+use super::{InboundMessage, ItemArray, Items, Status, Unparsed};
 use crate::error::WebhookError;
 use crate::wire::{Extra, Timestamp};
 
@@ -14,41 +17,93 @@ pub struct MessagingValue {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub metadata: Option<Metadata>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub contacts: Option<Vec<Contact>>,
+    pub contacts: Option<Items<Contact>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub messages: Option<Vec<InboundMessage>>,
+    pub messages: Option<Items<InboundMessage>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub statuses: Option<Vec<Status>>,
+    pub statuses: Option<Items<Status>>,
     /// Value-level errors: problems not tied to one message (§3.2, §5.18).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub errors: Option<Vec<WebhookError>>,
+    pub errors: Option<Items<WebhookError>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub user_preferences: Option<Vec<UserPreference>>,
+    pub user_preferences: Option<Items<UserPreference>>,
     /// Coexistence: messages the business sent from the WhatsApp Business app.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub message_echoes: Option<Vec<InboundMessage>>,
+    pub message_echoes: Option<Items<InboundMessage>>,
     #[serde(flatten)]
     pub extra: Extra,
 }
 
 impl MessagingValue {
     pub fn messages(&self) -> &[InboundMessage] {
-        self.messages.as_deref().unwrap_or_default()
+        self.messages
+            .as_ref()
+            .map(Items::parsed)
+            .unwrap_or_default()
     }
     pub fn statuses(&self) -> &[Status] {
-        self.statuses.as_deref().unwrap_or_default()
+        self.statuses
+            .as_ref()
+            .map(Items::parsed)
+            .unwrap_or_default()
     }
     pub fn contacts(&self) -> &[Contact] {
-        self.contacts.as_deref().unwrap_or_default()
+        self.contacts
+            .as_ref()
+            .map(Items::parsed)
+            .unwrap_or_default()
     }
     pub fn errors(&self) -> &[WebhookError] {
-        self.errors.as_deref().unwrap_or_default()
+        self.errors.as_ref().map(Items::parsed).unwrap_or_default()
     }
     pub fn user_preferences(&self) -> &[UserPreference] {
-        self.user_preferences.as_deref().unwrap_or_default()
+        self.user_preferences
+            .as_ref()
+            .map(Items::parsed)
+            .unwrap_or_default()
     }
     pub fn message_echoes(&self) -> &[InboundMessage] {
-        self.message_echoes.as_deref().unwrap_or_default()
+        self.message_echoes
+            .as_ref()
+            .map(Items::parsed)
+            .unwrap_or_default()
+    }
+
+    /// Every item of its arrays that did not parse, array by array.
+    pub fn unparsed(&self) -> impl Iterator<Item = (ItemArray, &Unparsed)> {
+        ItemArray::ALL.into_iter().flat_map(move |array| {
+            let unparsed = match array {
+                ItemArray::Contacts => self.contacts.as_ref().map(Items::unparsed),
+                ItemArray::Messages => self.messages.as_ref().map(Items::unparsed),
+                ItemArray::MessageEchoes => self.message_echoes.as_ref().map(Items::unparsed),
+                ItemArray::Statuses => self.statuses.as_ref().map(Items::unparsed),
+                ItemArray::UserPreferences => self.user_preferences.as_ref().map(Items::unparsed),
+                ItemArray::Errors => self.errors.as_ref().map(Items::unparsed),
+            };
+            unparsed.unwrap_or_default().iter().map(move |u| (array, u))
+        })
+    }
+
+    /// The JSON of one array (`index` `None`) or of one of its items, as it came.
+    pub fn item_json(&self, array: ItemArray, index: Option<usize>) -> Option<Value> {
+        fn json<T: Serialize>(items: &Option<Items<T>>, index: Option<usize>) -> Option<Value> {
+            let items = items.as_ref()?;
+            match index {
+                None => serde_json::to_value(items).ok(),
+                Some(i) => match items.get(i)? {
+                    Ok(parsed) => serde_json::to_value(parsed).ok(),
+                    Err(unparsed) => Some(unparsed.raw.clone()),
+                },
+            }
+        }
+        match array {
+            ItemArray::Contacts => json(&self.contacts, index),
+            ItemArray::Messages => json(&self.messages, index),
+            ItemArray::MessageEchoes => json(&self.message_echoes, index),
+            ItemArray::Statuses => json(&self.statuses, index),
+            ItemArray::UserPreferences => json(&self.user_preferences, index),
+            ItemArray::Errors => json(&self.errors, index),
+        }
     }
 
     /// The sender profile of a message: matched by BSUID first, then by phone (§5.18).

@@ -5,13 +5,19 @@
 //! ```
 //!
 //! A [`Change`] is typed by its `field`; a field this version does not know is kept as
-//! [`ChangeValue::Unknown`] with its raw JSON, so a new Meta feature never breaks intake.
+//! [`ChangeValue::Unknown`] with its raw JSON, so a new Meta feature never breaks intake. A change
+//! of a known field whose value has another shape is kept as [`ChangeValue::Unparsed`], and an
+//! item of a messaging array that does not parse as an unparsed item ([`items`]): neither fails
+//! the body, so the rest of it can be applied. Only a body that is not an envelope (not JSON, no
+//! `object`, an entry without `id`, a change without `field` or `value`) is a parse error.
 
+mod items;
 mod management;
 mod message;
 mod messaging;
 mod status;
 
+pub use items::*;
 pub use management::*;
 pub use message::*;
 pub use messaging::*;
@@ -34,9 +40,58 @@ pub struct Envelope {
 }
 
 impl Envelope {
-    /// Parses a raw webhook body. Unknown fields, types and keys are kept, not rejected.
+    /// Parses a raw webhook body. Unknown fields, types and keys are kept, not rejected; a
+    /// change or an item that does not have its known shape is kept unparsed, not rejected.
     pub fn parse(body: &[u8]) -> Result<Self, serde_json::Error> {
         serde_json::from_slice(body)
+    }
+
+    /// Every change and item of the body that did not parse, with its place, in body order.
+    pub fn unparsed(&self) -> impl Iterator<Item = UnparsedItem<'_>> {
+        self.entry.iter().enumerate().flat_map(|(e, entry)| {
+            entry
+                .changes
+                .iter()
+                .enumerate()
+                .flat_map(move |(c, change)| {
+                    let (whole, items) = match &change.value {
+                        ChangeValue::Unparsed { error, raw, .. } => (
+                            Some(UnparsedItem {
+                                place: ItemPlace::change(e, c),
+                                error,
+                                raw,
+                            }),
+                            None,
+                        ),
+                        ChangeValue::Messaging(_, v) => (None, Some(v.unparsed())),
+                        _ => (None, None),
+                    };
+                    whole
+                        .into_iter()
+                        .chain(
+                            items
+                                .into_iter()
+                                .flatten()
+                                .map(move |(array, u)| UnparsedItem {
+                                    place: ItemPlace::item(e, c, array, u.index),
+                                    error: &u.error,
+                                    raw: &u.raw,
+                                }),
+                        )
+                })
+        })
+    }
+
+    /// The JSON at `place` as it came (a change's value, an array, or an item); `None` when
+    /// the body has nothing there.
+    pub fn item_json(&self, place: &ItemPlace) -> Option<Value> {
+        let change = self.entry.get(place.entry)?.changes.get(place.change)?;
+        match (place.within, &change.value) {
+            (Within::Change, value) => value.to_json().ok(),
+            (Within::Array(a), ChangeValue::Messaging(_, v)) => v.item_json(a, None),
+            (Within::Item(a, i), ChangeValue::Messaging(_, v)) => v.item_json(a, Some(i)),
+            _ => None,
+        }
     }
 
     /// Every change of every entry, with the entry it came in: a batch is never just its first item.
@@ -118,12 +173,21 @@ pub enum ChangeValue {
     BusinessUsername(BusinessUsernameUpdate),
     /// A field we do not model (yet), or one whose value we only store: raw JSON, never an error.
     Unknown(Field, Value),
+    /// A field we model whose value does not have its shape: kept as it came, with the reason
+    /// (which may quote the value: not for logs).
+    Unparsed {
+        field: Field,
+        error: String,
+        raw: Value,
+    },
 }
 
 impl ChangeValue {
     pub fn field(&self) -> Field {
         match self {
-            ChangeValue::Messaging(f, _) | ChangeValue::Unknown(f, _) => f.clone(),
+            ChangeValue::Messaging(f, _)
+            | ChangeValue::Unknown(f, _)
+            | ChangeValue::Unparsed { field: f, .. } => f.clone(),
             ChangeValue::TemplateStatus(_) => Field::MessageTemplateStatusUpdate,
             ChangeValue::TemplateQuality(_) => Field::MessageTemplateQualityUpdate,
             ChangeValue::TemplateCategory(_) => Field::TemplateCategoryUpdate,
@@ -137,23 +201,33 @@ impl ChangeValue {
         }
     }
 
-    fn from_json(field: Field, value: Value) -> Result<Self, serde_json::Error> {
-        use serde_json::from_value as v;
-        Ok(match field {
+    /// The typed value of `field`; a value without the field's shape is kept unparsed.
+    fn from_json(field: Field, value: Value) -> Self {
+        fn v<T: serde::de::DeserializeOwned>(value: &Value) -> Result<T, serde_json::Error> {
+            T::deserialize(value)
+        }
+        let typed = match &field {
             Field::Messages | Field::UserPreferences | Field::SmbMessageEchoes => {
-                ChangeValue::Messaging(field, Box::new(v(value)?))
+                v(&value).map(|m| ChangeValue::Messaging(field.clone(), Box::new(m)))
             }
-            Field::MessageTemplateStatusUpdate => ChangeValue::TemplateStatus(v(value)?),
-            Field::MessageTemplateQualityUpdate => ChangeValue::TemplateQuality(v(value)?),
-            Field::TemplateCategoryUpdate => ChangeValue::TemplateCategory(v(value)?),
-            Field::MessageTemplateComponentsUpdate => ChangeValue::TemplateComponents(v(value)?),
-            Field::PhoneNumberQualityUpdate => ChangeValue::PhoneNumberQuality(v(value)?),
-            Field::PhoneNumberNameUpdate => ChangeValue::PhoneNumberName(v(value)?),
-            Field::BusinessCapabilityUpdate => ChangeValue::BusinessCapability(v(value)?),
-            Field::AccountUpdate => ChangeValue::Account(v(value)?),
-            Field::AccountAlerts => ChangeValue::AccountAlert(v(value)?),
-            Field::BusinessUsernameUpdate => ChangeValue::BusinessUsername(v(value)?),
-            other => ChangeValue::Unknown(other, value),
+            Field::MessageTemplateStatusUpdate => v(&value).map(ChangeValue::TemplateStatus),
+            Field::MessageTemplateQualityUpdate => v(&value).map(ChangeValue::TemplateQuality),
+            Field::TemplateCategoryUpdate => v(&value).map(ChangeValue::TemplateCategory),
+            Field::MessageTemplateComponentsUpdate => {
+                v(&value).map(ChangeValue::TemplateComponents)
+            }
+            Field::PhoneNumberQualityUpdate => v(&value).map(ChangeValue::PhoneNumberQuality),
+            Field::PhoneNumberNameUpdate => v(&value).map(ChangeValue::PhoneNumberName),
+            Field::BusinessCapabilityUpdate => v(&value).map(ChangeValue::BusinessCapability),
+            Field::AccountUpdate => v(&value).map(ChangeValue::Account),
+            Field::AccountAlerts => v(&value).map(ChangeValue::AccountAlert),
+            Field::BusinessUsernameUpdate => v(&value).map(ChangeValue::BusinessUsername),
+            _ => return ChangeValue::Unknown(field, value),
+        };
+        typed.unwrap_or_else(|e| ChangeValue::Unparsed {
+            field,
+            error: e.to_string(),
+            raw: value,
         })
     }
 
@@ -171,7 +245,7 @@ impl ChangeValue {
             ChangeValue::Account(x) => v(x),
             ChangeValue::AccountAlert(x) => v(x),
             ChangeValue::BusinessUsername(x) => v(x),
-            ChangeValue::Unknown(_, raw) => Ok(raw.clone()),
+            ChangeValue::Unknown(_, raw) | ChangeValue::Unparsed { raw, .. } => Ok(raw.clone()),
         }
     }
 }
@@ -187,11 +261,8 @@ struct RawChange {
 impl<'de> Deserialize<'de> for Change {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let raw = RawChange::deserialize(d)?;
-        let field = raw.field.clone();
-        let value = ChangeValue::from_json(raw.field, raw.value)
-            .map_err(|e| serde::de::Error::custom(format!("field {field}: {e}")))?;
         Ok(Change {
-            value,
+            value: ChangeValue::from_json(raw.field, raw.value),
             extra: raw.extra,
         })
     }

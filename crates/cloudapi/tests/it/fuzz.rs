@@ -111,4 +111,25 @@ proptest! {
             }
         }
     }
+
+    /// Whatever a change's value holds, the body parses: a bad change or item is kept
+    /// unparsed (and written back as it came), never a failure of the body.
+    #[test]
+    fn a_mutated_change_value_never_fails_the_body(idx in any::<prop::sample::Index>(), change in any::<prop::sample::Index>(), pick in 0usize..200, with in arb_json()) {
+        let values = corpus_values();
+        let mut v = values[idx.index(values.len())].clone();
+        let changes: Vec<(usize, usize)> = v["entry"].as_array().unwrap().iter().enumerate()
+            .flat_map(|(e, entry)| (0..entry["changes"].as_array().unwrap().len()).map(move |c| (e, c)))
+            .collect();
+        let (e, c) = changes[change.index(changes.len())];
+        let mut p = pick;
+        mutate(&mut v["entry"][e]["changes"][c]["value"], &mut p, &with);
+        let bytes = serde_json::to_vec(&v).unwrap();
+        let env = Envelope::parse(&bytes);
+        prop_assert!(env.is_ok(), "{:?}", env.err());
+        let again = serde_json::to_value(env.unwrap()).unwrap();
+        if !bytes.windows(4).any(|w| w == b"null") {
+            prop_assert_eq!(again, v);
+        }
+    }
 }

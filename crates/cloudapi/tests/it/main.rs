@@ -2,4 +2,5 @@
 
 mod corpus;
 mod fuzz;
+mod items;
 mod send_builders;

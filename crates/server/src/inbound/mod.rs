@@ -7,6 +7,7 @@
 //! A signed body that does not parse is still journaled and acknowledged (Meta would otherwise
 //! retry it for seven days) and shows up as a dead letter.
 
+pub(crate) mod items;
 pub mod media;
 pub mod project;
 pub mod projector;
@@ -143,6 +144,8 @@ pub struct Inbound {
     /// (app id, secret) per distinct app secret; a body is accepted if any verifies it.
     secrets: Vec<(Option<String>, Vec<u8>)>,
     pub projector_wake: std::sync::Arc<tokio::sync::Notify>,
+    /// The projector, once built: replays of item dead letters go through it.
+    pub projector: std::sync::OnceLock<projector::Projector>,
 }
 
 impl Inbound {
@@ -155,6 +158,7 @@ impl Inbound {
         Inbound {
             secrets,
             projector_wake: Default::default(),
+            projector: Default::default(),
         }
     }
 

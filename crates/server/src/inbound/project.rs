@@ -2,16 +2,26 @@
 //! database. Every entry, change, message and status of a batch becomes an op; nothing is
 //! "just the first item". Unknown fields become account events with their raw JSON; unknown
 //! message types become messages of that type with their raw JSON.
+//!
+//! A bad item never takes good ones with it: each item of the body (a message, a status, an
+//! echo, a preference, a contact, a value-level error; the errors as one; a management change)
+//! makes its own run of ops ([`Projection::items`], with its [`ItemPlace`]), and an item that did
+//! not parse makes an item dead letter instead. So the server can apply a body item by item when
+//! the database refuses it whole, and a replay can apply one item ([`project_item`]).
 
 use std::collections::HashMap;
+use std::ops::Range;
 
 use sha2::{Digest, Sha256};
+use switchboard_cloudapi::WebhookError;
 use switchboard_cloudapi::webhook::{
-    ChangeValue, Contact, Entry, Envelope, Field, InboundContent, InboundMessage, MessagingValue,
-    Status,
+    ChangeValue, Contact, Entry, Envelope, Field, InboundContent, InboundMessage, ItemArray,
+    ItemPlace, Items, MessagingValue, Status, UserPreference, Within,
 };
 use switchboard_domain::UnixMs;
-use switchboard_store::{ContactKey, MediaRef, MessageOp, Op, StatusOp};
+use switchboard_store::{
+    ContactKey, DeadItemCode, ItemDeadLetter, ItemOp, MediaRef, MessageOp, Op, StatusOp,
+};
 
 /// What projection needs to know about the configuration.
 #[derive(Debug, Clone, Default)]
@@ -27,15 +37,121 @@ pub struct ProjectCtx {
     pub opt_in_reply: String,
 }
 
-pub fn project(env: &Envelope, ctx: &ProjectCtx) -> Vec<Op> {
-    let mut ops = Vec::new();
-    for (entry, change) in env.changes() {
-        match &change.value {
-            ChangeValue::Messaging(field, v) => messaging(&mut ops, entry, field, v, ctx),
-            other => management(&mut ops, entry, other, ctx),
+/// The ops of one body, and which item of it asked for each run of them.
+#[derive(Debug, Default)]
+pub struct Projection {
+    pub ops: Vec<Op>,
+    items: Vec<(ItemPlace, Range<usize>)>,
+}
+
+impl Projection {
+    /// Each item of the body with its ops, in body order (an item that asks nothing is left out).
+    pub fn items(&self) -> impl Iterator<Item = (ItemPlace, &[Op])> {
+        self.items
+            .iter()
+            .map(|(place, range)| (*place, &self.ops[range.clone()]))
+    }
+
+    /// Records the ops `f` pushes as the item at `place`'s.
+    fn item(&mut self, place: ItemPlace, f: impl FnOnce(&mut Vec<Op>)) {
+        let start = self.ops.len();
+        f(&mut self.ops);
+        if self.ops.len() > start {
+            self.items.push((place, start..self.ops.len()));
         }
     }
-    ops
+}
+
+pub fn project(env: &Envelope, ctx: &ProjectCtx) -> Vec<Op> {
+    project_items(env, ctx).ops
+}
+
+/// As [`project`], with the item each op belongs to.
+pub fn project_items(env: &Envelope, ctx: &ProjectCtx) -> Projection {
+    let mut p = Projection::default();
+    for (e, entry) in env.entry.iter().enumerate() {
+        for (c, change) in entry.changes.iter().enumerate() {
+            let place = ItemPlace::change(e, c);
+            match &change.value {
+                ChangeValue::Messaging(field, v) => messaging(&mut p, e, c, entry, field, v, ctx),
+                ChangeValue::Unparsed { field, error, raw } => p.item(place, |ops| {
+                    ops.push(unparsed(place, &format!("{field} change"), error, raw))
+                }),
+                other => p.item(place, |ops| management(ops, entry, other, ctx)),
+            }
+        }
+    }
+    p
+}
+
+/// What applying only the item at `place` asks: its ops as in its body's projection (an item
+/// dead letter if it still does not parse), or `None` when the body has nothing there. Two
+/// kinds of item make no ops of their own in a body: a contact (its profile rides on the
+/// messages that name the customer) and a value-level error (the errors are one event). On its
+/// own, a contact's profile is recorded on its contact, and an error is an event of its own.
+pub fn project_item(env: &Envelope, place: &ItemPlace, ctx: &ProjectCtx) -> Option<Vec<Op>> {
+    env.item_json(place)?;
+    let entry = env.entry.get(place.entry)?;
+    let change = entry.changes.get(place.change)?;
+    if let (ChangeValue::Messaging(_, v), Within::Item(array, i)) = (&change.value, place.within) {
+        match (array, v.metadata.as_ref()) {
+            (ItemArray::Contacts, _) => {
+                if let Some(Ok(contact)) = v.contacts.as_ref().and_then(|c| c.get(i)) {
+                    let key = contact_key(Some(contact), None, None, None);
+                    return Some(vec![Op::Item(ItemOp::Contact(key))]);
+                }
+            }
+            (ItemArray::Errors, Some(meta)) => {
+                if let Some(Ok(error)) = v.errors.as_ref().and_then(|e| e.get(i)) {
+                    let mut ops = Vec::new();
+                    errors_event(
+                        &mut ops,
+                        entry,
+                        &meta.phone_number_id,
+                        std::slice::from_ref(error),
+                    );
+                    return Some(ops);
+                }
+            }
+            _ => {}
+        }
+    }
+    let projection = project_items(env, ctx);
+    let ops = projection
+        .items()
+        .find(|(at, _)| at == place)
+        .map(|(_, ops)| ops.to_vec());
+    Some(ops.unwrap_or_default())
+}
+
+/// What is at `place`, as a person would say it: "message", "user preference", "value-level
+/// errors", "message_template_status_update change".
+pub fn describe(env: &Envelope, place: &ItemPlace) -> String {
+    let field = env
+        .entry
+        .get(place.entry)
+        .and_then(|e| e.changes.get(place.change))
+        .map(|c| c.field());
+    match (place.within, field) {
+        (Within::Item(array, _), _) => array.item_noun().to_owned(),
+        (Within::Array(ItemArray::Errors), _) => "value-level errors".to_owned(),
+        (Within::Array(array), _) => format!("{array} array"),
+        (Within::Change, Some(field)) => format!("{field} change"),
+        (Within::Change, None) => "change".to_owned(),
+    }
+}
+
+/// An item that did not parse, as a dead letter with a reason an admin can act on.
+fn unparsed(place: ItemPlace, what: &str, error: &str, raw: &serde_json::Value) -> Op {
+    Op::Item(ItemOp::DeadLetter(ItemDeadLetter {
+        place,
+        code: DeadItemCode::Unparsed,
+        reason: clean(format!(
+            "This {what} does not have the shape this version of Switchboard reads ({error}). \
+             The rest of its body was applied; replay this item once a version that reads it runs."
+        )),
+        raw: raw.to_string(),
+    }))
 }
 
 fn contact_key(
@@ -147,119 +263,180 @@ fn status_op(s: &Status) -> Op {
 }
 
 fn messaging(
-    ops: &mut Vec<Op>,
+    p: &mut Projection,
+    e: usize,
+    c: usize,
     entry: &Entry,
     field: &Field,
     v: &MessagingValue,
     ctx: &ProjectCtx,
 ) {
     let Some(meta) = &v.metadata else {
-        event(
-            ops,
-            entry,
-            field.as_str(),
-            None,
-            &serde_json::to_value(v).unwrap_or_default(),
-        );
+        // Nothing says which number it is for: the value is kept whole (every item as it came)
+        // as an event, as a value of a shape we do not know.
+        p.item(ItemPlace::change(e, c), |ops| {
+            let raw = serde_json::to_value(v).unwrap_or_default();
+            event(ops, entry, field.as_str(), None, &raw)
+        });
         return;
     };
     let number = meta.phone_number_id.as_str();
-    for m in v.messages() {
-        let contact = v.contact_for(m);
-        let key = contact_key(
-            contact,
-            m.from.as_ref(),
-            m.from_user_id.as_ref(),
-            m.from_parent_user_id.as_ref(),
-        );
-        let keyword = match &m.content {
-            InboundContent::Text(t) => ctx.keywords.classify(&t.body),
-            _ => None,
-        };
-        let contact_for_keyword = keyword.as_ref().map(|_| key.clone());
-        ops.push(message_op(number, m, key, true));
-        if let (Some((action, word)), Some(contact)) = (keyword, contact_for_keyword) {
-            ops.push(Op::ConsentKeyword {
-                phone_number_id: number.to_owned(),
-                contact,
-                opt_in: action == switchboard_domain::consent::KeywordAction::OptIn,
-                keyword: word,
-                wamid: m.id.clone(),
-            });
-        }
-        if let InboundContent::System(s) = &m.content {
-            match s.kind.as_deref() {
-                Some("user_changed_number" | "customer_changed_number") => {
-                    if let (Some(old), Some(new)) = (&m.from, &s.wa_id) {
-                        ops.push(Op::NumberChanged {
-                            old_wa_id: old.clone(),
-                            new_wa_id: new.clone(),
-                        });
-                    }
-                }
-                Some("user_changed_user_id") => {
-                    if let Some(new) = &s.user_id {
-                        ops.push(Op::BsuidChanged {
-                            old_bsuid: m.from_user_id.clone().filter(|old| old != new),
-                            wa_id: m.from.clone(),
-                            new_bsuid: new.clone(),
-                        });
-                    }
-                }
-                _ => {}
-            }
-        }
-    }
-    for echo in v.message_echoes() {
-        let to = echo
-            .extra
-            .get("to")
-            .and_then(|x| x.as_str())
-            .map(str::to_owned);
-        let to_user = echo
-            .extra
-            .get("to_user_id")
-            .and_then(|x| x.as_str())
-            .map(str::to_owned);
-        let key = contact_key(None, to.as_ref(), to_user.as_ref(), None);
-        ops.push(message_op(number, echo, key, false));
-    }
-    for s in v.statuses() {
-        ops.push(status_op(s));
-    }
-    for p in v.user_preferences() {
-        let contact = v.contacts().iter().find(|c| {
-            (p.user_id.is_some() && c.user_id == p.user_id)
-                || (p.wa_id.is_some() && c.wa_id == p.wa_id)
-        });
-        ops.push(Op::MarketingPreference {
-            phone_number_id: number.to_owned(),
-            contact: contact_key(
-                contact,
-                p.wa_id.as_ref(),
-                p.user_id.as_ref(),
-                p.parent_user_id.as_ref(),
-            ),
-            value: p.value.clone(),
-            meta_at_ms: p.timestamp.as_millis(),
-        });
-        event(
-            ops,
-            entry,
-            "user_preferences",
-            Some(number),
-            &serde_json::to_value(p).unwrap_or_default(),
-        );
-    }
+    // (A contact makes no ops: its profile rides on the items that name the customer.)
+    each(p, e, c, ItemArray::Contacts, &v.contacts, |_, _| {});
+    each(p, e, c, ItemArray::Messages, &v.messages, |ops, m| {
+        inbound_message(ops, number, v, m, ctx)
+    });
+    each(
+        p,
+        e,
+        c,
+        ItemArray::MessageEchoes,
+        &v.message_echoes,
+        |ops, echo| {
+            let to = echo
+                .extra
+                .get("to")
+                .and_then(|x| x.as_str())
+                .map(str::to_owned);
+            let to_user = echo
+                .extra
+                .get("to_user_id")
+                .and_then(|x| x.as_str())
+                .map(str::to_owned);
+            let key = contact_key(None, to.as_ref(), to_user.as_ref(), None);
+            ops.push(message_op(number, echo, key, false));
+        },
+    );
+    each(p, e, c, ItemArray::Statuses, &v.statuses, |ops, s| {
+        ops.push(status_op(s))
+    });
+    each(
+        p,
+        e,
+        c,
+        ItemArray::UserPreferences,
+        &v.user_preferences,
+        |ops, pref| preference(ops, entry, number, v, pref),
+    );
+    // The errors that parsed are one event; one that did not is a dead letter of its own.
+    each(p, e, c, ItemArray::Errors, &v.errors, |_, _| {});
     if !v.errors().is_empty() {
-        event(
-            ops,
-            entry,
-            "messages.errors",
-            Some(number),
-            &serde_json::to_value(v.errors()).unwrap_or_default(),
-        );
+        p.item(ItemPlace::array(e, c, ItemArray::Errors), |ops| {
+            errors_event(ops, entry, number, v.errors())
+        });
     }
+}
+
+/// Each item of an array in order, as an item of the projection: one that parsed through
+/// `apply`, one that did not as a dead letter.
+fn each<T>(
+    p: &mut Projection,
+    e: usize,
+    c: usize,
+    array: ItemArray,
+    items: &Option<Items<T>>,
+    mut apply: impl FnMut(&mut Vec<Op>, &T),
+) {
+    for (i, item) in items.iter().flat_map(Items::iter) {
+        let place = ItemPlace::item(e, c, array, i);
+        p.item(place, |ops| match item {
+            Ok(item) => apply(ops, item),
+            Err(u) => ops.push(unparsed(place, array.item_noun(), &u.error, &u.raw)),
+        });
+    }
+}
+
+fn inbound_message(
+    ops: &mut Vec<Op>,
+    number: &str,
+    v: &MessagingValue,
+    m: &InboundMessage,
+    ctx: &ProjectCtx,
+) {
+    let contact = v.contact_for(m);
+    let key = contact_key(
+        contact,
+        m.from.as_ref(),
+        m.from_user_id.as_ref(),
+        m.from_parent_user_id.as_ref(),
+    );
+    let keyword = match &m.content {
+        InboundContent::Text(t) => ctx.keywords.classify(&t.body),
+        _ => None,
+    };
+    let contact_for_keyword = keyword.as_ref().map(|_| key.clone());
+    ops.push(message_op(number, m, key, true));
+    if let (Some((action, word)), Some(contact)) = (keyword, contact_for_keyword) {
+        ops.push(Op::ConsentKeyword {
+            phone_number_id: number.to_owned(),
+            contact,
+            opt_in: action == switchboard_domain::consent::KeywordAction::OptIn,
+            keyword: word,
+            wamid: m.id.clone(),
+        });
+    }
+    if let InboundContent::System(s) = &m.content {
+        match s.kind.as_deref() {
+            Some("user_changed_number" | "customer_changed_number") => {
+                if let (Some(old), Some(new)) = (&m.from, &s.wa_id) {
+                    ops.push(Op::NumberChanged {
+                        old_wa_id: old.clone(),
+                        new_wa_id: new.clone(),
+                    });
+                }
+            }
+            Some("user_changed_user_id") => {
+                if let Some(new) = &s.user_id {
+                    ops.push(Op::BsuidChanged {
+                        old_bsuid: m.from_user_id.clone().filter(|old| old != new),
+                        wa_id: m.from.clone(),
+                        new_bsuid: new.clone(),
+                    });
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+fn preference(
+    ops: &mut Vec<Op>,
+    entry: &Entry,
+    number: &str,
+    v: &MessagingValue,
+    p: &UserPreference,
+) {
+    let contact = v.contacts().iter().find(|c| {
+        (p.user_id.is_some() && c.user_id == p.user_id) || (p.wa_id.is_some() && c.wa_id == p.wa_id)
+    });
+    ops.push(Op::MarketingPreference {
+        phone_number_id: number.to_owned(),
+        contact: contact_key(
+            contact,
+            p.wa_id.as_ref(),
+            p.user_id.as_ref(),
+            p.parent_user_id.as_ref(),
+        ),
+        value: p.value.clone(),
+        meta_at_ms: p.timestamp.as_millis(),
+    });
+    event(
+        ops,
+        entry,
+        "user_preferences",
+        Some(number),
+        &serde_json::to_value(p).unwrap_or_default(),
+    );
+}
+
+fn errors_event(ops: &mut Vec<Op>, entry: &Entry, number: &str, errors: &[WebhookError]) {
+    event(
+        ops,
+        entry,
+        "messages.errors",
+        Some(number),
+        &serde_json::to_value(errors).unwrap_or_default(),
+    );
 }
 
 /// Records a management event, deduplicated by its field, WABA, time and content.
@@ -448,6 +625,147 @@ mod tests {
             );
             assert!(!ops.is_empty(), "{} produced nothing", path.display());
         }
+    }
+
+    /// A `messages` change with a good and a bad item in every array, beside a management
+    /// change that does not have its field's shape.
+    fn mixed() -> Envelope {
+        let body = serde_json::json!({"object": "whatsapp_business_account", "entry": [{"id": "102290129340398", "changes": [
+            {"field": "message_template_status_update", "value": {"event": 5}},
+            {"field": "messages", "value": {
+                "messaging_product": "whatsapp",
+                "metadata": {"display_phone_number": "15550783881", "phone_number_id": "106540352242922"},
+                "contacts": [{"profile": {"name": "Sheena"}, "wa_id": "16505551234"}, {"profile": 7}],
+                "messages": [
+                    {"from": "16505551234", "id": "wamid.GOOD", "timestamp": "1776002000", "type": "text", "text": {"body": "STOP"}},
+                    {"from": "16505551234", "id": "wamid.BAD", "type": "text", "text": {"body": "no timestamp"}},
+                    {"from": "16505551234", "id": "wamid.HOLO", "timestamp": "1776002001", "type": "hologram", "hologram": {}}
+                ],
+                "message_echoes": [{"id": 1}, {"to": "16505551234", "id": "wamid.ECHO", "timestamp": "1776002002", "type": "text", "text": {"body": "e"}}],
+                "statuses": [{"id": "wamid.S1", "status": "read", "timestamp": "1776002003"}, {"status": "read"}],
+                "user_preferences": [{"wa_id": "16505551234", "category": "marketing_messages", "value": "stop", "timestamp": 1776002004}, {"value": "stop"}],
+                "errors": [{"code": 130429, "title": "Rate limit hit"}, {"title": "no code"}]
+            }}
+        ]}]});
+        Envelope::parse(&serde_json::to_vec(&body).unwrap()).unwrap()
+    }
+
+    fn ctx() -> ProjectCtx {
+        ProjectCtx {
+            keywords: switchboard_domain::consent::Keywords::new(&["STOP"], &[]),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn each_item_makes_its_own_ops_and_each_bad_one_a_dead_letter_in_its_place() {
+        let env = mixed();
+        let p = project_items(&env, &ctx());
+        let items: Vec<(String, Vec<&'static str>)> = p
+            .items()
+            .map(|(place, ops)| {
+                let kinds = ops
+                    .iter()
+                    .map(|op| match op {
+                        Op::Message(_) => "message",
+                        Op::ConsentKeyword { .. } => "keyword",
+                        Op::Status(_) => "status",
+                        Op::MarketingPreference { .. } => "preference",
+                        Op::AccountEvent { .. } => "event",
+                        Op::Item(ItemOp::DeadLetter(d)) => {
+                            assert_eq!(d.place, place);
+                            assert_eq!(d.code, DeadItemCode::Unparsed);
+                            "dead"
+                        }
+                        other => panic!("unexpected {other:?}"),
+                    })
+                    .collect();
+                (place.to_string(), kinds)
+            })
+            .collect();
+        let at = |path: &str| format!("entry[0].changes[1].value.{path}");
+        assert_eq!(
+            items,
+            [
+                ("entry[0].changes[0]".to_owned(), vec!["dead"]),
+                (at("contacts[1]"), vec!["dead"]),
+                (at("messages[0]"), vec!["message", "keyword"]),
+                (at("messages[1]"), vec!["dead"]),
+                (at("messages[2]"), vec!["message"]),
+                (at("message_echoes[0]"), vec!["dead"]),
+                (at("message_echoes[1]"), vec!["message"]),
+                (at("statuses[0]"), vec!["status"]),
+                (at("statuses[1]"), vec!["dead"]),
+                (at("user_preferences[0]"), vec!["preference", "event"]),
+                (at("user_preferences[1]"), vec!["dead"]),
+                (at("errors[1]"), vec!["dead"]),
+                (at("errors"), vec!["event"]),
+            ]
+        );
+        // Every op belongs to an item, and `project` is the same ops.
+        let grouped: usize = p.items().map(|(_, ops)| ops.len()).sum();
+        assert_eq!(grouped, p.ops.len());
+        assert_eq!(project(&env, &ctx()).len(), p.ops.len());
+        // The reason says what is wrong and what to do; the raw item is kept as it came.
+        let Some(Op::Item(ItemOp::DeadLetter(d))) = p.items().nth(3).map(|(_, ops)| &ops[0]) else {
+            panic!("messages[1] is not a dead letter")
+        };
+        assert!(
+            d.reason.starts_with("This message does not have the shape"),
+            "{}",
+            d.reason
+        );
+        assert!(
+            d.reason.contains("missing field `timestamp`"),
+            "{}",
+            d.reason
+        );
+        assert!(d.reason.contains("replay this item"), "{}", d.reason);
+        assert!(d.raw.contains("wamid.BAD"));
+    }
+
+    #[test]
+    fn one_item_alone_asks_what_it_asked_in_its_body() {
+        let env = mixed();
+        let ctx = ctx();
+        let place = |path: &str| format!("entry[0].changes[1].value.{path}").parse().unwrap();
+        let kinds = |ops: Vec<Op>| -> Vec<String> {
+            ops.iter()
+                .map(|op| match op {
+                    Op::Message(m) => format!("message {}", m.wamid),
+                    Op::ConsentKeyword { .. } => "keyword".into(),
+                    Op::AccountEvent { field, payload, .. } => format!("event {field} {payload}"),
+                    Op::Item(ItemOp::DeadLetter(d)) => format!("dead {}", d.place),
+                    Op::Item(ItemOp::Contact(c)) => format!("contact {:?}", c.name),
+                    other => format!("{other:?}"),
+                })
+                .collect()
+        };
+        let one = |path: &str| project_item(&env, &place(path), &ctx).map(kinds);
+        assert_eq!(
+            one("messages[0]"),
+            Some(vec!["message wamid.GOOD".into(), "keyword".into()])
+        );
+        assert_eq!(
+            one("messages[1]"),
+            Some(vec!["dead entry[0].changes[1].value.messages[1]".into()])
+        );
+        assert_eq!(
+            one("contacts[0]"),
+            Some(vec!["contact Some(\"Sheena\")".into()])
+        );
+        assert_eq!(
+            one("errors[0]"),
+            Some(vec![
+                r#"event messages.errors [{"code":130429,"title":"Rate limit hit"}]"#.into()
+            ])
+        );
+        assert_eq!(one("messages[3]"), None, "nothing there");
+        assert_eq!(describe(&env, &place("errors")), "value-level errors");
+        assert_eq!(
+            describe(&env, &"entry[0].changes[0]".parse().unwrap()),
+            "message_template_status_update change"
+        );
     }
 
     #[test]

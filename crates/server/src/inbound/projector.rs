@@ -1,6 +1,8 @@
 //! The projector: reads the journal in order and applies each body (see `project`) in one
 //! transaction with marking it projected. Idempotent by construction, so running it twice,
-//! replaying a range, or two instances racing on PostgreSQL changes nothing twice.
+//! replaying a range, or two instances racing on PostgreSQL changes nothing twice. A body the
+//! database refuses is applied item by item, and item dead letters are replayed, through
+//! `items`.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -8,10 +10,11 @@ use std::time::Duration;
 
 use switchboard_cloudapi::webhook::Envelope;
 use switchboard_domain::UnixMs;
-use switchboard_store::{Journaled, KeywordSeen, Store, StoreError};
+use switchboard_store::{ItemOp, Journaled, KeywordSeen, Op, ProjectionSummary, Store, StoreError};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
+use super::items::{self, ReplayError};
 use super::project::{ProjectCtx, project};
 
 /// Most ops in one projection transaction.
@@ -32,8 +35,9 @@ pub struct Projector {
     templates_changed: Arc<Notify>,
     events: crate::events::EventBus,
     /// The send service's state, once the server is built: consent keywords are answered
-    /// through it (policy, queue, price, wake) like every other send.
-    sender: Arc<std::sync::OnceLock<crate::AppState>>,
+    /// through it (policy, queue, price, wake) like every other send. Weak: the state holds
+    /// the projector too (for replays of item dead letters).
+    sender: Arc<std::sync::OnceLock<std::sync::Weak<crate::Shared>>>,
 }
 
 /// The longest the projector defers to the intake before taking its turn anyway.
@@ -48,6 +52,8 @@ const BUSY_APPENDS: u64 = 5;
 pub struct Pass {
     pub projected: usize,
     pub dead_letters: usize,
+    /// Items kept as dead letters while the rest of their bodies applied.
+    pub item_dead_letters: usize,
 }
 
 impl Projector {
@@ -99,9 +105,12 @@ impl Projector {
 
     /// Projects up to `limit` pending journal rows, oldest first.
     pub async fn run_once(&self, limit: i64) -> Result<Pass, StoreError> {
-        let rows = self.store.unprojected_webhooks(limit).await?;
         let mut pass = Pass::default();
         let now = UnixMs::now().0;
+        for journal_id in self.store.unfinished_isolations(limit).await? {
+            self.isolate_items(journal_id, now, &mut pass).await?;
+        }
+        let rows = self.store.unprojected_webhooks(limit).await?;
         let mut batch = Vec::with_capacity(rows.len());
         for row in rows {
             match Envelope::parse(&row.body) {
@@ -125,6 +134,16 @@ impl Projector {
                 }
             }
         }
+        // A row projected again (a replay of its range) settles its open item dead letters.
+        if let (Some(first), Some(last)) = (batch.first(), batch.last()) {
+            let open = self
+                .store
+                .journal_rows_with_open_items(first.journal_id, last.journal_id)
+                .await?;
+            for entry in batch.iter_mut().filter(|e| open.contains(&e.journal_id)) {
+                items::settle(entry);
+            }
+        }
         // Many entries per transaction, in journal order, with a bound on the work per commit
         // so the intake's journal writes are never held up for long.
         let mut start = 0;
@@ -140,29 +159,11 @@ impl Projector {
             self.defer_to_intake().await;
             match self.store.apply_projections(&batch[start..end], now).await {
                 Ok(summary) => {
-                    let templates = batch[start..end].iter().any(|entry| {
-                        entry
-                            .ops
-                            .iter()
-                            .any(|o| matches!(o, switchboard_store::Op::TemplateState { .. }))
-                    });
-                    if templates {
-                        self.templates_changed.notify_one();
-                    }
-                    self.answer_keywords(&summary.keywords).await;
-                    let mut seen = std::collections::HashSet::new();
-                    for (conversation, kind) in &summary.changed {
-                        if seen.insert((*conversation, *kind)) {
-                            self.events
-                                .publish(kind, Some(*conversation), serde_json::Value::Null);
-                        }
-                    }
-                    metrics::counter!("switchboard_projected_messages_total")
-                        .increment(summary.messages_new as u64);
-                    metrics::counter!("switchboard_projected_statuses_total")
-                        .increment(summary.statuses_new as u64);
-                    metrics::counter!("switchboard_webhook_duplicates_total")
-                        .increment(summary.duplicates as u64);
+                    let entries = &batch[start..end];
+                    let ops = entries
+                        .iter()
+                        .flat_map(|e| e.ops.iter().map(|o| (e.journal_id, o)));
+                    pass.item_dead_letters += self.committed(ops, &summary).await;
                     pass.projected += end - start;
                 }
                 // One entry the database refuses must not stop every entry after it: apply
@@ -174,6 +175,94 @@ impl Projector {
         Ok(pass)
     }
 
+    /// What follows a commit of `ops` (each with its journal row): templates to pull, consent
+    /// keywords to answer, live updates, metrics. Returns how many items it dead-lettered.
+    fn committed<'s, 'a>(
+        &'s self,
+        ops: impl Iterator<Item = (i64, &'a Op)>,
+        summary: &'s ProjectionSummary,
+    ) -> impl Future<Output = usize> + Send + 's {
+        // Looked through before the future: it holds no iterator over borrowed ops.
+        let (templates, dead) = Self::looked_through(ops);
+        async move {
+            if templates {
+                self.templates_changed.notify_one();
+            }
+            self.answer_keywords(&summary.keywords).await;
+            let mut seen = std::collections::HashSet::new();
+            for (conversation, kind) in &summary.changed {
+                if seen.insert((*conversation, *kind)) {
+                    self.events
+                        .publish(kind, Some(*conversation), serde_json::Value::Null);
+                }
+            }
+            metrics::counter!("switchboard_projected_messages_total")
+                .increment(summary.messages_new as u64);
+            metrics::counter!("switchboard_projected_statuses_total")
+                .increment(summary.statuses_new as u64);
+            metrics::counter!("switchboard_webhook_duplicates_total")
+                .increment(summary.duplicates as u64);
+            dead
+        }
+    }
+
+    /// Whether committed ops changed a template, and how many items they dead-lettered (each
+    /// logged, without its reason, and counted).
+    fn looked_through<'a>(ops: impl Iterator<Item = (i64, &'a Op)>) -> (bool, usize) {
+        let (mut templates, mut dead) = (false, 0);
+        for (journal_id, op) in ops {
+            match op {
+                Op::TemplateState { .. } => templates = true,
+                Op::Item(ItemOp::DeadLetter(d)) => {
+                    dead += 1;
+                    // The reason may quote the item: it is kept for admins, not logged.
+                    tracing::warn!(
+                        journal_id,
+                        place = %d.place,
+                        code = d.code.as_str(),
+                        "an item of a journaled webhook kept as a dead letter; the rest applied (GET /api/v1/webhook-events/items says why)"
+                    );
+                    metrics::counter!("switchboard_webhook_item_dead_letters_total", "code" => d.code.as_str())
+                        .increment(1);
+                }
+                _ => {}
+            }
+        }
+        (templates, dead)
+    }
+
+    /// Applies journal row `journal_id`, which the database refused whole, item by item
+    /// (`items::isolate`).
+    async fn isolate_items(
+        &self,
+        journal_id: i64,
+        now: i64,
+        pass: &mut Pass,
+    ) -> Result<(), StoreError> {
+        let isolated = items::isolate(&self.store, &self.ctx, journal_id, now).await?;
+        for (ops, summary) in &isolated.commits {
+            let ops = ops.iter().map(|o| (journal_id, o));
+            pass.item_dead_letters += self.committed(ops, summary).await;
+        }
+        if isolated.whole {
+            metrics::counter!("switchboard_webhook_dead_letters_total").increment(1);
+            pass.dead_letters += 1;
+        } else {
+            pass.projected += 1;
+        }
+        Ok(())
+    }
+
+    /// Applies item dead letter `id` again with today's code, resolved `by` someone
+    /// (`items::replay`): what it applied, or why not.
+    pub async fn replay_item(&self, id: i64, by: &str) -> Result<ProjectionSummary, ReplayError> {
+        let now = UnixMs::now().0;
+        let replayed = items::replay(&self.store, &self.ctx, id, by, now).await?;
+        let ops = replayed.ops.iter().map(|o| (replayed.journal_id, o));
+        self.committed(ops, &replayed.summary).await;
+        Ok(replayed.summary)
+    }
+
     async fn isolate(
         &self,
         entries: &[Journaled],
@@ -183,7 +272,7 @@ impl Projector {
     ) -> Result<(), StoreError> {
         // The database (or, on SQLite, the journal's writer) is away: retry the whole batch
         // later rather than call entries that may have been applied dead letters.
-        if matches!(first, StoreError::Journal(_)) || self.store.ping().await.is_err() {
+        if items::away(&self.store, &first).await {
             return Err(first);
         }
         for entry in entries {
@@ -192,27 +281,22 @@ impl Projector {
                 .apply_projections(std::slice::from_ref(entry), now)
                 .await
             {
-                Ok(_) => pass.projected += 1,
-                Err(e) => {
-                    if matches!(e, StoreError::Journal(_)) || self.store.ping().await.is_err() {
-                        return Err(e);
-                    }
-                    let why = format!("projection failed: {}", crate::error::error_chain(&e));
-                    tracing::error!(journal_id = entry.journal_id, error = %why, "journaled webhook kept as a dead letter");
-                    self.store
-                        .mark_dead_letter(entry.journal_id, &why, now)
-                        .await?;
-                    metrics::counter!("switchboard_webhook_dead_letters_total").increment(1);
-                    pass.dead_letters += 1;
+                Ok(summary) => {
+                    let ops = entry.ops.iter().map(|o| (entry.journal_id, o));
+                    pass.item_dead_letters += self.committed(ops, &summary).await;
+                    pass.projected += 1;
                 }
+                // This entry, alone: down to the item the database refuses.
+                Err(e) if items::away(&self.store, &e).await => return Err(e),
+                Err(_) => self.isolate_items(entry.journal_id, now, pass).await?,
             }
         }
         Ok(())
     }
 
     /// Sends consent keywords' automatic replies through `state`'s send service from now on.
-    pub fn answer_keywords_with(&self, state: crate::AppState) {
-        let _ = self.sender.set(state);
+    pub fn answer_keywords_with(&self, state: &crate::AppState) {
+        let _ = self.sender.set(Arc::downgrade(&state.0));
     }
 
     /// Answers the consent keywords a projection recorded with the configured reply (none when
@@ -220,9 +304,15 @@ impl Projector {
     /// message is the idempotency key, so a replayed journal row is not answered twice. A
     /// reply that cannot be queued is logged; the consent itself is already recorded.
     async fn answer_keywords(&self, keywords: &[KeywordSeen]) {
-        let Some(state) = self.sender.get() else {
+        let Some(state) = self
+            .sender
+            .get()
+            .and_then(|s| s.upgrade())
+            .map(crate::AppState)
+        else {
             return;
         };
+        let state = &state;
         for k in keywords {
             let text = if k.opt_in {
                 &self.ctx.opt_in_reply
@@ -260,6 +350,7 @@ impl Projector {
             let p = self.run_once(1_000).await?;
             total.projected += p.projected;
             total.dead_letters += p.dead_letters;
+            total.item_dead_letters += p.item_dead_letters;
             if p.projected + p.dead_letters == 0 {
                 return Ok(total);
             }

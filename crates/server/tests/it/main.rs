@@ -9,6 +9,7 @@ mod health;
 mod helpers;
 mod inbound;
 mod inbox;
+mod items;
 mod openapi;
 mod outbound;
 mod read_api;

@@ -80,6 +80,8 @@ pub const ROUTES: &[(&str, &str, Access)] = &[
     ("POST", "/api/v1/messages/{id}/media/retry", Agent),
     ("GET", "/api/v1/webhook-events", Admin),
     ("POST", "/api/v1/webhook-events/replay", Admin),
+    ("GET", "/api/v1/webhook-events/items", Admin),
+    ("POST", "/api/v1/webhook-events/items/{id}/replay", Admin),
     ("POST", "/api/v1/messages", Integration),
     ("POST", "/api/v1/messages/check", Agent),
     ("GET", "/api/v1/messages/{id}", Agent),

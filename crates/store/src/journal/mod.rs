@@ -18,6 +18,7 @@
 //! in the projection's transaction, a later copy is marked `duplicate_of` the first and changes
 //! nothing, and the first copy's delivery count goes up.
 
+pub(crate) mod items;
 pub(crate) mod postgres;
 pub(crate) mod sqlite;
 

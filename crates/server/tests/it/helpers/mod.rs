@@ -261,6 +261,31 @@ impl TestApp {
             .unwrap()
     }
 
+    /// Runs `statements` on the test database directly, beside the server (a test that makes
+    /// the database refuse something).
+    pub async fn sql(&self, statements: &str) {
+        use sqlx::Connection;
+        let sql = sqlx::AssertSqlSafe(statements.to_owned());
+        match self._db.backend {
+            switchboard_store::Backend::Sqlite => {
+                let mut c = sqlx::SqliteConnection::connect(&self._db.url)
+                    .await
+                    .unwrap();
+                sqlx::raw_sql(sql).execute(&mut c).await.unwrap();
+                c.close().await.unwrap();
+            }
+            switchboard_store::Backend::Postgres => {
+                let mut c = sqlx::PgConnection::connect(&self._db.url).await.unwrap();
+                sqlx::raw_sql(sql).execute(&mut c).await.unwrap();
+                c.close().await.unwrap();
+            }
+        }
+    }
+
+    pub fn backend(&self) -> switchboard_store::Backend {
+        self._db.backend
+    }
+
     /// Stops the server as SIGTERM would and waits for it to finish.
     pub async fn stop(&mut self) {
         if let Some(tx) = self.stop.take() {
