@@ -344,6 +344,7 @@ impl Application {
         });
         let workers = if self.background_workers {
             let mut w = vec![
+                tokio::spawn(self.projector.clone().publish_backlog(token.clone())),
                 tokio::spawn(self.projector.run(token.clone())),
                 tokio::spawn(self.media.run(token.clone())),
             ];

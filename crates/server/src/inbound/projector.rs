@@ -112,6 +112,9 @@ impl Projector {
         }
         let rows = self.store.unprojected_webhooks(limit).await?;
         let mut batch = Vec::with_capacity(rows.len());
+        // When each row was acknowledged, for the delay from Meta's 200 to its rows.
+        let received: std::collections::HashMap<i64, i64> =
+            rows.iter().map(|r| (r.id, r.received_at_ms)).collect();
         for row in rows {
             match Envelope::parse(&row.body) {
                 Ok(env) => batch.push(Journaled {
@@ -165,6 +168,13 @@ impl Projector {
                         .flat_map(|e| e.ops.iter().map(|o| (e.journal_id, o)));
                     pass.item_dead_letters += self.committed(ops, &summary).await;
                     pass.projected += end - start;
+                    let at = UnixMs::now().0;
+                    for e in entries {
+                        if let Some(r) = received.get(&e.journal_id) {
+                            metrics::histogram!("switchboard_projection_delay_seconds")
+                                .record((at - r).max(0) as f64 / 1000.0);
+                        }
+                    }
                 }
                 // One entry the database refuses must not stop every entry after it: apply
                 // them one by one, and keep the one that fails as a dead letter.
@@ -343,6 +353,23 @@ impl Projector {
         }
     }
 
+    /// Publishes how far projection is behind, every second until `stop`:
+    /// `switchboard_projection_backlog` (journal rows not projected yet) and
+    /// `switchboard_projection_lag_seconds` (how long ago the oldest of them was acknowledged;
+    /// 0 when caught up). `/readyz` reads the same.
+    pub async fn publish_backlog(self, stop: CancellationToken) {
+        loop {
+            if let Ok(b) = Backlog::read(&self.store).await {
+                metrics::gauge!("switchboard_projection_backlog").set(b.rows as f64);
+                metrics::gauge!("switchboard_projection_lag_seconds").set(b.lag_seconds);
+            }
+            tokio::select! {
+                _ = stop.cancelled() => return,
+                _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+            }
+        }
+    }
+
     /// Projects until nothing is pending (for tests and start-up).
     pub async fn drain(&self) -> Result<Pass, StoreError> {
         let mut total = Pass::default();
@@ -378,5 +405,22 @@ impl Projector {
                 _ = tokio::time::sleep(Duration::from_secs(1)) => {}
             }
         }
+    }
+}
+
+/// How far projection is behind the journal.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct Backlog {
+    /// Journal rows acknowledged and not projected yet.
+    pub rows: i64,
+    /// Seconds since the oldest of them was acknowledged (0 when there is none).
+    pub lag_seconds: f64,
+}
+
+impl Backlog {
+    pub async fn read(store: &Store) -> Result<Backlog, StoreError> {
+        let (rows, oldest) = store.projection_backlog().await?;
+        let lag_seconds = oldest.map_or(0.0, |at| (UnixMs::now().0 - at).max(0) as f64 / 1000.0);
+        Ok(Backlog { rows, lag_seconds })
     }
 }

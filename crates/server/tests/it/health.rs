@@ -11,6 +11,29 @@ async fn health_and_readiness_on_both_backends(db: TestDatabase) {
     assert_eq!(r.text().await.unwrap(), "ok");
     let r = app.get("/readyz", None).await;
     assert_eq!(r.status(), 200, "{backend:?}");
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(body["projection"]["rows"], 0, "{body}");
+    assert_eq!(body["projection"]["lag_seconds"], 0.0, "{body}");
+
+    // Acknowledged and not projected yet: readiness says how far behind, and stays ready.
+    app.store
+        .append_webhook(switchboard_store::NewWebhook::new(
+            switchboard_domain::UnixMs::now().0 - 5_000,
+            "sha256=test".into(),
+            None,
+            br#"{"object":"whatsapp_business_account","entry":[]}"#.to_vec(),
+        ))
+        .await
+        .unwrap();
+    let r = app.get("/readyz", None).await;
+    assert_eq!(r.status(), 200, "{backend:?}");
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(body["projection"]["rows"], 1, "{body}");
+    let lag = body["projection"]["lag_seconds"].as_f64().unwrap();
+    assert!((5.0..60.0).contains(&lag), "{body}");
+    app.projector.drain().await.unwrap();
+    let body: serde_json::Value = app.get("/readyz", None).await.json().await.unwrap();
+    assert_eq!(body["projection"]["rows"], 0, "{body}");
 
     // The database goes away: readiness says so, liveness does not.
     app.store.close().await;

@@ -146,6 +146,9 @@ const AFTER: &str = concat!(
     " FROM webhook_journal WHERE id > $1 ORDER BY id LIMIT $2"
 );
 const COUNT: &str = "SELECT COUNT(*) FROM webhook_journal";
+/// The most unprojected rows [`Store::projection_backlog`] counts.
+pub const BACKLOG_COUNT_CAP: i64 = 10_000_000;
+
 const UNPROJECTED: &str = concat!(
     "SELECT ",
     journal_columns!(),
@@ -212,6 +215,15 @@ impl Store {
             sqlx::query(MARK_PROJECTED).bind(journal_id).bind(now_ms).bind(error).execute(p).await?;
             Ok(())
         })
+    }
+
+    /// How far projection is behind: the journal rows not projected yet (counted up to
+    /// [`BACKLOG_COUNT_CAP`]) and when the oldest of them was acknowledged (ms), if any. Both
+    /// read the partial index of unprojected rows: cheap when caught up, bounded when not.
+    pub async fn projection_backlog(&self) -> Result<(i64, Option<i64>), StoreError> {
+        const SQL: &str = "SELECT (SELECT COUNT(*) FROM (SELECT id FROM webhook_journal WHERE projected_at_ms IS NULL LIMIT $1) AS pending), \
+             (SELECT received_at_ms FROM webhook_journal WHERE projected_at_ms IS NULL ORDER BY id LIMIT 1)";
+        with_pool!(&self.journal, p => Ok(sqlx::query_as(SQL).bind(BACKLOG_COUNT_CAP).fetch_one(p).await?))
     }
 
     /// The oldest journal rows not projected yet.
