@@ -6,5 +6,6 @@ mod journal;
 mod media;
 mod migrations;
 mod outbox;
+mod projection;
 mod state;
 mod users;
