@@ -17,6 +17,8 @@ use tokio_util::sync::CancellationToken;
 use super::items::{self, ReplayError};
 use super::project::{ProjectCtx, project};
 
+/// Journal rows read per batch.
+const PASS_ROWS: i64 = 1_000;
 /// Most ops in one projection transaction.
 const MAX_OPS_PER_COMMIT: usize = 1_000;
 
@@ -54,6 +56,16 @@ pub struct Pass {
     pub dead_letters: usize,
     /// Items kept as dead letters while the rest of their bodies applied.
     pub item_dead_letters: usize,
+}
+
+impl Pass {
+    fn add(self, other: Pass) -> Pass {
+        Pass {
+            projected: self.projected + other.projected,
+            dead_letters: self.dead_letters + other.dead_letters,
+            item_dead_letters: self.item_dead_letters + other.item_dead_letters,
+        }
+    }
 }
 
 impl Projector {
@@ -110,7 +122,18 @@ impl Projector {
         for journal_id in self.store.unfinished_isolations(limit).await? {
             self.isolate_items(journal_id, now, &mut pass).await?;
         }
-        let rows = self.store.unprojected_webhooks(limit).await?;
+        let fetched = self.fetch(0, limit).await?;
+        let applied = self.apply(fetched).await?;
+        Ok(pass.add(applied))
+    }
+
+    /// Reads up to `limit` unprojected journal rows after `after` (a journal id) and turns them
+    /// into ops; a body that is not a webhook envelope is kept as a dead letter here.
+    async fn fetch(&self, after: i64, limit: i64) -> Result<Fetched, StoreError> {
+        let now = UnixMs::now().0;
+        let rows = self.store.unprojected_webhooks_after(after, limit).await?;
+        let mut pass = Pass::default();
+        let last = rows.last().map(|r| r.id);
         let mut batch = Vec::with_capacity(rows.len());
         // When each row was acknowledged, for the delay from Meta's 200 to its rows.
         let received: std::collections::HashMap<i64, i64> =
@@ -147,6 +170,23 @@ impl Projector {
                 items::settle(entry);
             }
         }
+        Ok(Fetched {
+            batch,
+            received,
+            last,
+            pass,
+        })
+    }
+
+    /// Applies what [`Projector::fetch`] read.
+    async fn apply(&self, fetched: Fetched) -> Result<Pass, StoreError> {
+        let Fetched {
+            batch,
+            received,
+            mut pass,
+            ..
+        } = fetched;
+        let now = UnixMs::now().0;
         // Many entries per transaction, in journal order, with a bound on the work per commit
         // so the intake's journal writes are never held up for long.
         let mut start = 0;
@@ -374,14 +414,53 @@ impl Projector {
     pub async fn drain(&self) -> Result<Pass, StoreError> {
         let mut total = Pass::default();
         loop {
-            let p = self.run_once(1_000).await?;
-            total.projected += p.projected;
-            total.dead_letters += p.dead_letters;
-            total.item_dead_letters += p.item_dead_letters;
+            let p = self.pipeline(None).await?;
             if p.projected + p.dead_letters == 0 {
                 return Ok(total);
             }
+            total = total.add(p);
         }
+    }
+
+    /// Projects until a read after the last batch finds nothing (or `stop`), reading and
+    /// parsing the next batch while the current one is written: the database's work and the
+    /// projector's overlap on two cores. The read ahead starts after the batch in flight (a
+    /// cursor); each call starts from the oldest unprojected row, so a replay behind the cursor,
+    /// or a batch that failed, is read again by the next call.
+    async fn pipeline(&self, stop: Option<&CancellationToken>) -> Result<Pass, StoreError> {
+        let mut total = Pass::default();
+        let now = UnixMs::now().0;
+        for journal_id in self.store.unfinished_isolations(PASS_ROWS).await? {
+            self.isolate_items(journal_id, now, &mut total).await?;
+        }
+        let mut next = self.fetch(0, PASS_ROWS).await?;
+        while let Some(after) = next.last {
+            let ahead = {
+                let me = self.clone();
+                tokio::spawn(async move { me.fetch(after, PASS_ROWS).await })
+            };
+            let applied = self.apply(next).await;
+            let stopping = stop.is_some_and(|s| s.is_cancelled());
+            match applied {
+                Ok(p) => total = total.add(p),
+                Err(e) => {
+                    ahead.abort();
+                    return Err(e);
+                }
+            }
+            if stopping {
+                ahead.abort();
+                break;
+            }
+            next = match ahead.await {
+                Ok(fetched) => fetched?,
+                Err(e) => {
+                    tracing::error!(error = %e, "the projector's read ahead ended; starting again");
+                    break;
+                }
+            };
+        }
+        Ok(total)
     }
 
     /// Runs until `stop`: woken by the intake, and every second in case a wake-up was missed.
@@ -392,7 +471,7 @@ impl Projector {
             if stop.is_cancelled() {
                 return;
             }
-            match self.run_once(1_000).await {
+            match self.pipeline(Some(&stop)).await {
                 Ok(p) if p.projected + p.dead_letters > 0 => continue,
                 Ok(_) => {}
                 Err(e) => {
@@ -406,6 +485,17 @@ impl Projector {
             }
         }
     }
+}
+
+/// Journal rows read and turned into ops, waiting to be applied.
+struct Fetched {
+    batch: Vec<Journaled>,
+    /// When each row was acknowledged.
+    received: std::collections::HashMap<i64, i64>,
+    /// The last journal row read (the cursor of the next read ahead).
+    last: Option<i64>,
+    /// Dead letters kept while reading.
+    pass: Pass,
 }
 
 /// How far projection is behind the journal.

@@ -152,7 +152,7 @@ pub const BACKLOG_COUNT_CAP: i64 = 10_000_000;
 const UNPROJECTED: &str = concat!(
     "SELECT ",
     journal_columns!(),
-    " FROM webhook_journal WHERE projected_at_ms IS NULL ORDER BY id LIMIT $1"
+    " FROM webhook_journal WHERE projected_at_ms IS NULL AND id > $2 ORDER BY id LIMIT $1"
 );
 
 impl Store {
@@ -228,7 +228,17 @@ impl Store {
 
     /// The oldest journal rows not projected yet.
     pub async fn unprojected_webhooks(&self, limit: i64) -> Result<Vec<JournalEntry>, StoreError> {
-        with_pool!(&self.journal, p => Ok(sqlx::query_as(UNPROJECTED).bind(limit).fetch_all(p).await?))
+        self.unprojected_webhooks_after(0, limit).await
+    }
+
+    /// The oldest journal rows not projected yet after the row `after` (the projector reads the
+    /// next batch while the one before is written).
+    pub async fn unprojected_webhooks_after(
+        &self,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<JournalEntry>, StoreError> {
+        with_pool!(&self.journal, p => Ok(sqlx::query_as(UNPROJECTED).bind(limit).bind(after).fetch_all(p).await?))
     }
 
     /// Marks journal rows `from..=to` for projection again (idempotent: nothing is applied twice).
