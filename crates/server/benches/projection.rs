@@ -16,6 +16,10 @@
 //! the backlog (timed: the figure). Afterwards every message must be `read` (statuses) or every
 //! message stored (inbound), or the bench fails. `BENCH_ONLY=sqlite|postgres` and
 //! `BENCH_SCENARIO=statuses|inbound` narrow the run; `BENCH_ROUNDS` (default 1) repeats it.
+//!
+//! `BENCH_SCENARIO=steady` instead offers a steady load (`BENCH_RATE` statuses/s, default
+//! 15,000, plus `BENCH_INBOUND_RATE` inbound messages/s, default 1,000, for `BENCH_SECONDS`,
+//! default 60) while the projector runs, and reports how far behind it was (see `steady`).
 
 use std::time::{Duration, Instant};
 
@@ -241,12 +245,157 @@ async fn run(db: &TestDatabase, scenario: &str, n: usize) -> (f64, f64) {
     (append_rate, rate)
 }
 
+fn pct(v: &mut [f64], p: f64) -> f64 {
+    if v.is_empty() {
+        return 0.0;
+    }
+    v.sort_by(|a, b| a.total_cmp(b));
+    v[((v.len() as f64 - 1.0) * p).round() as usize]
+}
+
+/// Steady offered load: `rate` status bodies a second (a campaign's `sent`, `delivered`, `read`
+/// in waves) plus `inbound` message bodies a second, journaled in slices every 10 ms for `secs`
+/// seconds through `Store::append_webhooks` (the intake's path without HTTP and signatures),
+/// while the projector runs as the server runs it. Every 100 ms the age of the oldest
+/// unprojected row is sampled (`Backlog::read`, what `/readyz` reports): an upper bound on
+/// every body's time from journaled to projected at that instant.
+async fn steady(db: &TestDatabase, rate: usize, inbound: usize, secs: usize) {
+    use switchboard_server::inbound::projector::Backlog;
+    let store = db.store().await;
+    let n = rate * secs / 3 + WAVE;
+    seed(db, n).await;
+    let ts = switchboard_domain::UnixMs::now().0 / 1000 - 3_600;
+    let mut statuses = Vec::with_capacity(3 * n);
+    for wave in (0..n).collect::<Vec<_>>().chunks(WAVE) {
+        for (k, status) in ["sent", "delivered", "read"].iter().enumerate() {
+            for &i in wave {
+                statuses.push(status_body(i, status, ts + k as i64));
+            }
+        }
+    }
+    let customers = (inbound * secs / 5).max(1);
+    let projector = projector_for(&store, &db.url).await;
+    let stop = tokio_util::sync::CancellationToken::new();
+    let running = tokio::spawn(projector.clone().run(stop.clone()));
+    let sampler = {
+        let store = store.clone();
+        let stop = stop.clone();
+        tokio::spawn(async move {
+            let mut samples: Vec<(f64, Backlog)> = Vec::new();
+            let started = Instant::now();
+            while !stop.is_cancelled() {
+                if let Ok(b) = Backlog::read(&store).await {
+                    samples.push((started.elapsed().as_secs_f64(), b));
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            samples
+        })
+    };
+    let started = Instant::now();
+    let mut tick = tokio::time::interval(Duration::from_millis(10));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+    let (mut sent_statuses, mut sent_inbound) = (0usize, 0usize);
+    let slices = secs * 100;
+    for slice in 0..slices {
+        tick.tick().await;
+        let now = switchboard_domain::UnixMs::now().0;
+        let want_statuses = rate * (slice + 1) / 100;
+        let want_inbound = inbound * (slice + 1) / 100;
+        let mut hooks = Vec::new();
+        while sent_statuses < want_statuses {
+            hooks.push(NewWebhook::new(
+                now,
+                "sha256=bench".into(),
+                None,
+                statuses[sent_statuses].clone(),
+            ));
+            sent_statuses += 1;
+        }
+        while sent_inbound < want_inbound {
+            let body = inbound_body(
+                sent_inbound,
+                customers,
+                ts + (sent_inbound / customers) as i64,
+            );
+            hooks.push(NewWebhook::new(now, "sha256=bench".into(), None, body));
+            sent_inbound += 1;
+        }
+        store.append_webhooks(hooks).await.unwrap();
+    }
+    let offered_secs = started.elapsed().as_secs_f64();
+    // Then until caught up (two minutes at most).
+    let caught_up = Instant::now();
+    while caught_up.elapsed() < Duration::from_secs(120) {
+        if Backlog::read(&store).await.unwrap().rows == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let drain_secs = caught_up.elapsed().as_secs_f64();
+    stop.cancel();
+    running.await.unwrap();
+    let samples = sampler.await.unwrap();
+    let during: Vec<&(f64, Backlog)> = samples.iter().filter(|(t, _)| *t <= offered_secs).collect();
+    let mut lags: Vec<f64> = during.iter().map(|(_, b)| b.lag_seconds).collect();
+    let half = |first: bool| {
+        let v: Vec<f64> = during
+            .iter()
+            .filter(|(t, _)| (*t <= offered_secs / 2.0) == first)
+            .map(|(_, b)| b.lag_seconds)
+            .collect();
+        v.iter().sum::<f64>() / v.len().max(1) as f64
+    };
+    let (first_half, second_half) = (half(true), half(false));
+    let max_rows = during.iter().map(|(_, b)| b.rows).max().unwrap_or(0);
+    let (messages, kept, _, _) = store.inbound_counts().await.unwrap();
+    assert_eq!(kept, sent_statuses as i64, "every status projected");
+    assert_eq!(
+        messages,
+        (n + sent_inbound) as i64,
+        "every message projected"
+    );
+    println!(
+        "| {:?} | {:.0} + {:.0} | {offered_secs:.1} | {:.3} | {:.3} | {:.3} | {first_half:.3} / {second_half:.3} | {max_rows} | {drain_secs:.1} |",
+        db.backend,
+        sent_statuses as f64 / offered_secs,
+        sent_inbound as f64 / offered_secs,
+        pct(&mut lags, 0.5),
+        pct(&mut lags, 0.99),
+        lags.iter().copied().fold(0.0, f64::max),
+    );
+    store.close().await;
+}
+
 #[tokio::main]
 async fn main() {
     let n = env_usize("BENCH_MESSAGES", 50_000);
     let rounds = env_usize("BENCH_ROUNDS", 1);
     let only = std::env::var("BENCH_ONLY").unwrap_or_default();
     let only_scenario = std::env::var("BENCH_SCENARIO").unwrap_or_default();
+    if only_scenario == "steady" {
+        let rate = env_usize("BENCH_RATE", 15_000);
+        let inbound = env_usize("BENCH_INBOUND_RATE", 1_000);
+        let secs = env_usize("BENCH_SECONDS", 60);
+        println!(
+            "| backend | offered statuses/s + inbound/s | seconds | oldest unprojected p50 s | p99 s | max s | mean 1st / 2nd half s | most rows behind | catch-up after s |"
+        );
+        println!("|---|---|---|---|---|---|---|---|---|");
+        for round in 0..rounds {
+            for backend in ["sqlite", "postgres"] {
+                if !only.is_empty() && only != backend {
+                    continue;
+                }
+                let db = match backend {
+                    "sqlite" => switchboard_store::testing::sqlite(),
+                    _ => switchboard_store::testing::postgres().await,
+                };
+                let _ = round;
+                steady(&db, rate, inbound, secs).await;
+            }
+        }
+        return;
+    }
     println!(
         "| round | backend | scenario | items | journal append /s (baseline) | projected /s |"
     );
