@@ -294,10 +294,26 @@ macro_rules! resolve_many {
             if ids[i].is_some() {
                 continue;
             }
+            let k = keys[i];
             ids[i] = Some(match &rows[i] {
-                Some(row) if !keys[i].would_change(row) => row.0,
-                // Updated, or made where the batch could not: the one-key rules.
-                _ => $crate::contacts::contact_id!($tx, keys[i], now),
+                Some(row) if !k.would_change(row) => row.0,
+                // Found, and the key adds to it: the one statement that fills a contact.
+                Some(row) => {
+                    sqlx::query($crate::contacts::UPDATE_CONTACT)
+                        .bind(row.0)
+                        .bind(&k.wa_id)
+                        .bind(&k.bsuid)
+                        .bind(&k.parent_bsuid)
+                        .bind(&k.username)
+                        .bind(&k.name)
+                        .bind(now)
+                        .bind(&k.name_if_unknown)
+                        .execute(&mut *$tx)
+                        .await?;
+                    row.0
+                }
+                // Made where the batch could not: the one-key rules.
+                None => $crate::contacts::contact_id!($tx, k, now),
             });
         }
         ids.into_iter().map(|id| id.unwrap_or_default()).collect::<Vec<i64>>()

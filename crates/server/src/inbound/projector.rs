@@ -118,13 +118,19 @@ impl Projector {
     /// Projects up to `limit` pending journal rows, oldest first.
     pub async fn run_once(&self, limit: i64) -> Result<Pass, StoreError> {
         let mut pass = Pass::default();
-        let now = UnixMs::now().0;
-        for journal_id in self.store.unfinished_isolations(limit).await? {
-            self.isolate_items(journal_id, now, &mut pass).await?;
-        }
+        self.finish_isolations(&mut pass).await?;
         let fetched = self.fetch(0, limit).await?;
         let applied = self.apply(fetched).await?;
         Ok(pass.add(applied))
+    }
+
+    /// Finishes the isolations a stop or an outage cut short (see `items.rs`).
+    async fn finish_isolations(&self, pass: &mut Pass) -> Result<(), StoreError> {
+        let now = UnixMs::now().0;
+        for journal_id in self.store.unfinished_isolations(PASS_ROWS).await? {
+            self.isolate_items(journal_id, now, pass).await?;
+        }
+        Ok(())
     }
 
     /// Reads up to `limit` unprojected journal rows after `after` (a journal id) and turns them
@@ -429,10 +435,7 @@ impl Projector {
     /// or a batch that failed, is read again by the next call.
     async fn pipeline(&self, stop: Option<&CancellationToken>) -> Result<Pass, StoreError> {
         let mut total = Pass::default();
-        let now = UnixMs::now().0;
-        for journal_id in self.store.unfinished_isolations(PASS_ROWS).await? {
-            self.isolate_items(journal_id, now, &mut total).await?;
-        }
+        self.finish_isolations(&mut total).await?;
         let mut next = self.fetch(0, PASS_ROWS).await?;
         while let Some(after) = next.last {
             let ahead = {
